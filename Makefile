@@ -1,0 +1,69 @@
+# tonio's developer entry points. `make help` lists them.
+#
+# Two virtual environments are kept under .venv/: `gil` (CPython 3.11 with a GIL) and `ft` (a
+# free-threaded CPython, found or built by scripts/free-threaded-python.sh). The extension is built
+# in release mode into both, each with its own cargo target dir so switching costs nothing.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GIL_PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV_GIL := .venv/gil
+VENV_FT := .venv/ft
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
+
+$(VENV_GIL)/.ready: pyproject.toml
+	rm -rf $(VENV_GIL)
+	$(GIL_PYTHON) -m venv $(VENV_GIL)
+	$(VENV_GIL)/bin/pip install -q --upgrade pip
+	$(VENV_GIL)/bin/pip install -q 'maturin>=1.8,<2' pytest ruff mypy trio uvloop
+	touch $@
+
+$(VENV_FT)/.ready: pyproject.toml scripts/free-threaded-python.sh
+	rm -rf $(VENV_FT)
+	ft_python=$$(scripts/free-threaded-python.sh) && $$ft_python -m venv $(VENV_FT)
+	$(VENV_FT)/bin/pip install -q --upgrade pip
+	$(VENV_FT)/bin/pip install -q 'maturin>=1.8,<2' pytest trio
+	$(VENV_FT)/bin/pip install -q --only-binary=:all: uvloop || echo "uvloop has no wheel for this interpreter: benchmarks will skip it"
+	touch $@
+
+.PHONY: venvs
+venvs: $(VENV_GIL)/.ready $(VENV_FT)/.ready ## create both virtual environments (builds a free-threaded CPython if needed)
+
+.PHONY: build
+build: venvs ## build the extension in release mode into both environments
+	CARGO_TARGET_DIR=target/gil VIRTUAL_ENV=$(CURDIR)/$(VENV_GIL) $(VENV_GIL)/bin/maturin develop --release -q
+	CARGO_TARGET_DIR=target/ft VIRTUAL_ENV=$(CURDIR)/$(VENV_FT) $(VENV_FT)/bin/maturin develop --release -q
+
+.PHONY: test
+test: build ## cargo test, then pytest on the GIL and the free-threaded interpreter
+	PYO3_PYTHON=$(CURDIR)/$(VENV_GIL)/bin/python CARGO_TARGET_DIR=target/test cargo test --quiet
+	$(VENV_GIL)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV_FT)/bin/python -m pytest $(PYTEST_ARGS)
+
+.PHONY: bench
+bench: build ## the benchmarks, against asyncio/uvloop/trio on both interpreters
+	$(VENV_GIL)/bin/python benches/run.py
+	$(VENV_FT)/bin/python benches/run.py
+
+.PHONY: lint
+lint: venvs ## cargo fmt/clippy, ruff, and the .pyi stub check
+	cargo fmt --check
+	CARGO_TARGET_DIR=target/test cargo clippy --all-targets -- -D warnings
+	$(VENV_GIL)/bin/ruff format --check python tests benches
+	$(VENV_GIL)/bin/ruff check python tests benches
+	$(VENV_GIL)/bin/python -m mypy.stubtest tonio._tonio
+
+.PHONY: format
+format: venvs ## format Rust and Python sources
+	cargo fmt
+	$(VENV_GIL)/bin/ruff format python tests benches
+	$(VENV_GIL)/bin/ruff check --fix python tests benches
+
+.PHONY: clean
+clean: ## remove build outputs and virtual environments
+	rm -rf target .venv

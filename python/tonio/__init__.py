@@ -1,0 +1,46 @@
+"""tonio: a multi-threaded async runtime built on one primitive, the Event.
+
+Generator syntax (the fast path)::
+
+    import tonio
+
+    def child(x):
+        yield tonio.sleep(0.1)
+        return x + 1
+
+    @tonio.main
+    def main():
+        a, b = yield tonio.spawn(child(1), child(2))
+
+For ``async def`` code, import ``tonio.colored``: the same names, awaited instead of yielded.
+"""
+
+from . import exceptions as exceptions
+from . import time as time
+from ._runner import main as main
+from ._runner import run as run
+from ._runner import runtime as runtime
+from ._tonio import Event as Event
+from ._tonio import Runtime as Runtime
+from ._tonio import Spawned as Spawned
+from ._tonio import Waiter as Waiter
+from ._tonio import sleep as sleep
+from ._tonio import spawn as spawn
+from ._tonio import yield_now as yield_now
+from .exceptions import CancelledError as CancelledError
+
+__all__ = [
+    'CancelledError',
+    'Event',
+    'Runtime',
+    'Spawned',
+    'Waiter',
+    'exceptions',
+    'main',
+    'run',
+    'runtime',
+    'sleep',
+    'spawn',
+    'time',
+    'yield_now',
+]

@@ -1,0 +1,64 @@
+"""Entry points shared by both syntaxes: ``run``, ``main`` and ``runtime``.
+
+They accept a generator or an ``async def`` coroutine alike; the Rust runtime drives both.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from ._tonio import Runtime
+
+# Runtimes still open at interpreter exit are closed by atexit, while their worker threads can
+# still attach to the interpreter to stop (they cannot once finalization has begun).
+_open_runtimes: weakref.WeakSet[Runtime] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_runtimes() -> None:
+    for rt in list(_open_runtimes):
+        if not rt.closed:
+            rt.close()
+
+
+def runtime(*, threads: int | None = None, context: bool = False) -> Runtime:
+    """A reusable runtime: call ``run_until_complete(coro)`` as often as needed, then ``close()``
+    (or use it as a context manager).
+
+    ``threads``: worker threads running tasks (default: CPU count on free-threaded builds, 1 with
+    a GIL). ``context``: run every task in a copy of its spawner's ``contextvars`` context.
+    """
+    rt = Runtime(threads=threads, context=context)
+    _open_runtimes.add(rt)
+    return rt
+
+
+def run(coro: Any, **options: Any) -> Any:
+    """Run ``coro`` on a fresh runtime and return its result (options as for ``runtime``)."""
+    with runtime(**options) as rt:
+        return rt.run_until_complete(coro)
+
+
+def main(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
+    """Decorator: calling the decorated function runs it on a fresh runtime.
+
+    Usable bare (``@main``) or with runtime options (``@main(threads=2)``).
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if not callable(fn):
+            raise TypeError(f'main() decorates a function, not {type(fn).__name__}')
+
+        @functools.wraps(fn)
+        def entrypoint(*args: Any, **kwargs: Any) -> Any:
+            return run(fn(*args, **kwargs), **options)
+
+        return entrypoint
+
+    if fn is None:
+        return decorate
+    return decorate(fn)

@@ -1,0 +1,5 @@
+"""Exceptions raised by tonio."""
+
+from ._tonio import CancelledError as CancelledError
+
+__all__ = ['CancelledError']

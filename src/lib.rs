@@ -1,0 +1,32 @@
+//! tonio's native core (`tonio._tonio`): a registry of what each area exposes to Python.
+//!
+//! Start at `task/step.rs` (how a task is driven), `wait/` (Event and Waiter, the one primitive),
+//! `scheduler/` (queues and workers) and `reactor/` (the main thread's poll loop);
+//! `docs/architecture.md` draws the whole picture.
+
+use pyo3::prelude::*;
+
+mod errors;
+mod py;
+mod reactor;
+mod runtime;
+mod scheduler;
+mod task;
+mod time;
+mod wait;
+
+#[pymodule(gil_used = false)]
+fn _tonio(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = module.py();
+    module.add_class::<wait::Event>()?;
+    module.add_class::<wait::Waiter>()?;
+    module.add_class::<task::JoinHandle>()?;
+    module.add_class::<task::Spawner>()?;
+    module.add_class::<runtime::Runtime>()?;
+    module.add("spawn", task::Spawner)?;
+    module.add_function(wrap_pyfunction!(wait::sleep, module)?)?;
+    module.add_function(wrap_pyfunction!(wait::yield_now, module)?)?;
+    module.add_function(wrap_pyfunction!(time::time, module)?)?;
+    module.add("CancelledError", py.get_type::<errors::CancelledError>())?;
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! The only place raw `pyo3::ffi` is called.
+//!
+//! Every call into the CPython C API that PyO3 does not wrap safely lives in this module, each behind
+//! a safe function whose `// SAFETY:` note names the invariant it relies on. The rest of the crate
+//! talks to Python through these functions and PyO3's safe API only.
+
+mod context;
+mod coroutine;
+
+pub(crate) use context::{copy_current_context, ContextGuard};
+pub(crate) use coroutine::{is_coroutine, resume, Step};

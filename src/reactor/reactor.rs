@@ -1,0 +1,85 @@
+//! The poll loop run by the thread that called `run_until_complete` (normally the main thread).
+//!
+//! It never runs Python code on its own: it sleeps in `mio::Poll` until the next timer deadline,
+//! an I/O readiness event, a signal, or a nudge through its `Waker` (from a worker that inserted an
+//! earlier timer or finished the task the loop waits for), fires due timers by moving their tasks
+//! onto the injector, and reports whether a signal arrived so the caller can run Python's
+//! handlers.
+
+use std::io;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use mio::{Events, Poll, Token, Waker};
+
+use crate::time::Timers;
+
+pub(crate) const WAKER: Token = Token(0);
+pub(crate) const SIGNAL: Token = Token(1);
+
+/// What one turn of the loop saw.
+#[derive(Debug, Default)]
+pub(crate) struct Turn {
+    /// A signal arrived: run Python's signal handlers.
+    pub(crate) signal: bool,
+}
+
+pub(crate) struct Reactor {
+    poll: Mutex<Poll>,
+    events: Mutex<Events>,
+    waker: Waker,
+}
+
+impl Reactor {
+    pub(crate) fn new() -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        Ok(Self {
+            poll: Mutex::new(poll),
+            events: Mutex::new(Events::with_capacity(1024)),
+            waker,
+        })
+    }
+
+    pub(crate) fn poll(&self) -> MutexGuard<'_, Poll> {
+        self.poll
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Interrupts a `turn` in progress (or makes the next one return at once).
+    pub(crate) fn wake(&self) {
+        // A failed eventfd write means the counter is saturated: a wakeup is already pending.
+        let _ = self.waker.wake();
+    }
+
+    /// Fires due timers, then sleeps until the next deadline or event.
+    pub(crate) fn turn(&self, timers: &Timers) -> Turn {
+        let next = timers.fire_due(Instant::now());
+        let timeout = next.map(|at| at.saturating_duration_since(Instant::now()));
+        let mut events = self
+            .events
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut turn = Turn::default();
+        match self.poll().poll(&mut events, timeout) {
+            Ok(()) => {}
+            // A signal handler ran on this thread: Python may have a handler to run.
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => turn.signal = true,
+            Err(err) => panic_free_report(&err),
+        }
+        for event in events.iter() {
+            if event.token() == SIGNAL {
+                turn.signal = true;
+            }
+        }
+        timers.fire_due(Instant::now());
+        turn
+    }
+}
+
+fn panic_free_report(err: &io::Error) {
+    // epoll_wait only fails on programming errors (EBADF, EINVAL); say so rather than spin silently.
+    eprintln!("tonio: reactor poll failed: {err}");
+    std::thread::sleep(std::time::Duration::from_millis(10));
+}

@@ -1,0 +1,62 @@
+//! Waking the reactor on signals through Python's own `signal.set_wakeup_fd`.
+//!
+//! CPython's C-level signal handler writes the signal number to the wakeup fd and marks the
+//! signal as tripped; Python-level handlers (KeyboardInterrupt for SIGINT) run later, on the main
+//! thread, when `PyErr_CheckSignals` is called. We point the wakeup fd at one end of a socket pair
+//! whose other end the reactor polls, so Ctrl-C interrupts the poll at once; the caller then runs
+//! the handlers. The previous wakeup fd is restored afterwards.
+
+use std::io::Read;
+use std::os::fd::AsRawFd;
+
+use mio::net::UnixStream;
+use mio::{Interest, Registry};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use super::reactor::SIGNAL;
+
+pub(crate) struct SignalWakeup {
+    reader: UnixStream,
+    _writer: UnixStream,
+    previous_fd: i64,
+}
+
+impl SignalWakeup {
+    /// Installs the wakeup fd. Returns None off the main thread, where Python delivers no signals.
+    pub(crate) fn install(py: Python<'_>, registry: &Registry) -> PyResult<Option<Self>> {
+        let signal = py.import("signal")?;
+        let threading = py.import("threading")?;
+        let on_main_thread = threading
+            .call_method0("current_thread")?
+            .is(&threading.call_method0("main_thread")?);
+        if !on_main_thread {
+            return Ok(None);
+        }
+        let (mut reader, writer) = UnixStream::pair()?;
+        registry.register(&mut reader, SIGNAL, Interest::READABLE)?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("warn_on_full_buffer", false)?;
+        let previous_fd: i64 = signal
+            .call_method("set_wakeup_fd", (writer.as_raw_fd(),), Some(&kwargs))?
+            .extract()?;
+        Ok(Some(Self {
+            reader,
+            _writer: writer,
+            previous_fd,
+        }))
+    }
+
+    /// Empties the socket so the next signal makes it readable again.
+    pub(crate) fn drain(&mut self) {
+        let mut buffer = [0u8; 64];
+        while matches!(self.reader.read(&mut buffer), Ok(n) if n > 0) {}
+    }
+
+    pub(crate) fn uninstall(mut self, py: Python<'_>, registry: &Registry) -> PyResult<()> {
+        let _ = registry.deregister(&mut self.reader);
+        py.import("signal")?
+            .call_method1("set_wakeup_fd", (self.previous_fd,))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,268 @@
+//! `Runtime`: the Python-facing runtime object, owning its worker threads.
+//!
+//! `run_until_complete(coro)` queues `coro` as the root task, then turns the calling thread into
+//! the reactor until the root task finishes. Then it cancels every task still alive and keeps the
+//! reactor turning until they have all unwound (their `finally` blocks may still sleep or wait), so
+//! a run never leaves tasks behind. Ctrl-C (any Python signal handler that raises) cancels
+//! everything the same way and re-raises to the caller; a second Ctrl-C stops the wait for
+//! unwinding tasks.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError};
+use pyo3::prelude::*;
+
+use super::config::Config;
+use super::current::current_runtime;
+use super::shared::Shared;
+use crate::py::{copy_current_context, is_coroutine};
+use crate::reactor::SignalWakeup;
+use crate::scheduler::spawn_workers;
+use crate::task::{Collect, Completion, JoinGroup, Task};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the root task.
+    Main,
+    /// The root task is over (or the run was interrupted): waiting for cancelled tasks to unwind.
+    Drain,
+}
+
+/// A tonio runtime: worker threads that run tasks, and a reactor driven by the calling thread.
+#[pyclass(frozen, weakref, module = "tonio._tonio")]
+pub(crate) struct Runtime {
+    shared: Arc<Shared>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+    running: AtomicBool,
+    closed: AtomicBool,
+}
+
+/// Clears the `running` flag however `run_until_complete` exits.
+struct RunningGuard<'a>(&'a AtomicBool);
+
+impl Drop for RunningGuard<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+impl Runtime {
+    fn drive(&self, py: Python<'_>, coroutine: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let shared = &self.shared;
+        let root = JoinGroup::new(1, Collect::Single);
+        shared.set_root(Some(Arc::clone(&root)));
+        let context = if shared.config.context {
+            Some(copy_current_context(py)?)
+        } else {
+            None
+        };
+        let completion = Completion::Join {
+            group: Arc::clone(&root),
+            index: 0,
+        };
+        shared.schedule(Task::new(
+            Arc::clone(shared),
+            coroutine.unbind(),
+            context,
+            completion,
+        ));
+
+        let mut signals = SignalWakeup::install(py, shared.reactor().poll().registry())?;
+        let mut interrupt: Option<PyErr> = None;
+        let mut phase = Phase::Main;
+        loop {
+            let signalled = py.detach(|| loop {
+                let finished = match phase {
+                    Phase::Main => root.is_done(),
+                    Phase::Drain => shared.registry().live() == 0,
+                };
+                if finished {
+                    return false;
+                }
+                if shared.reactor().turn(shared.timers()).signal {
+                    return true;
+                }
+            });
+            if !signalled {
+                if phase == Phase::Drain {
+                    break;
+                }
+                phase = Phase::Drain;
+                self.cancel_all();
+                continue;
+            }
+            if let Some(signals) = signals.as_mut() {
+                signals.drain();
+            }
+            if let Err(err) = py.check_signals() {
+                if interrupt.is_some() {
+                    // Interrupted again while tasks unwind: stop waiting for them.
+                    break;
+                }
+                interrupt = Some(err);
+                phase = Phase::Drain;
+                self.cancel_all();
+            }
+        }
+        shared.set_root(None);
+        if let Some(signals) = signals {
+            signals.uninstall(py, shared.reactor().poll().registry())?;
+        }
+        if let Some(err) = interrupt {
+            if root.is_done() {
+                // The root's own CancelledError is part of the interruption, not a lost error.
+                let _ = root.outcome(py);
+            }
+            return Err(err);
+        }
+        root.outcome(py)
+    }
+
+    fn cancel_all(&self) {
+        for task in self.shared.registry().snapshot() {
+            task.cancel();
+        }
+    }
+
+    fn shutdown(&self, py: Python<'_>) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.shared.begin_shutdown();
+        let workers = std::mem::take(
+            &mut *self
+                .workers
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        py.detach(|| {
+            for worker in workers {
+                let _ = worker.join();
+            }
+        });
+        // Whatever is left (only after an interrupted run) is dropped here, while attached, so
+        // the coroutines are finalized by Python. This also breaks the task <-> runtime cycle.
+        drop(self.shared.registry().drain());
+        drop(self.shared.queues().drain());
+        self.shared.timers().clear();
+    }
+}
+
+#[pymethods]
+impl Runtime {
+    #[new]
+    #[pyo3(signature = (*, threads = None, context = false))]
+    fn new(py: Python<'_>, threads: Option<i64>, context: bool) -> PyResult<Self> {
+        if current_runtime().is_some() {
+            // Closing it from here would have a worker thread join itself.
+            return Err(PyRuntimeError::new_err(
+                "cannot create a tonio runtime inside a running tonio task (yield or await the \
+                 coroutine instead, or spawn() it)",
+            ));
+        }
+        let config = Config::new(py, threads, context)?;
+        let shared = Arc::new(Shared::new(config).map_err(|err| {
+            PyOSError::new_err(format!("tonio: cannot create the reactor: {err}"))
+        })?);
+        let workers = spawn_workers(&shared).map_err(|err| {
+            shared.begin_shutdown();
+            PyOSError::new_err(format!("tonio: cannot start worker threads: {err}"))
+        })?;
+        Ok(Self {
+            shared,
+            workers: Mutex::new(workers),
+            running: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// Runs `coroutine` (a generator or an `async def` coroutine) to completion and returns its
+    /// result, or raises its exception.
+    fn run_until_complete(
+        &self,
+        py: Python<'_>,
+        coroutine: Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        if current_runtime().is_some() {
+            return Err(PyRuntimeError::new_err(
+                "cannot start a runtime from inside a running tonio task (yield or await the \
+                 coroutine instead)",
+            ));
+        }
+        if !is_coroutine(&coroutine) {
+            let hint = if coroutine.is_callable() {
+                " (did you forget to call it?)"
+            } else {
+                ""
+            };
+            return Err(PyTypeError::new_err(format!(
+                "run_until_complete() expects a generator or coroutine object, not {}{hint}",
+                coroutine.get_type().name()?
+            )));
+        }
+        if self.closed.load(Ordering::Acquire) {
+            return Err(PyRuntimeError::new_err("this tonio runtime is closed"));
+        }
+        if self.running.swap(true, Ordering::AcqRel) {
+            return Err(PyRuntimeError::new_err(
+                "this tonio runtime is already running",
+            ));
+        }
+        let _running = RunningGuard(&self.running);
+        self.drive(py, coroutine)
+    }
+
+    /// Stops the worker threads. Idempotent; the runtime cannot be used afterwards.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        if self.running.load(Ordering::Acquire) {
+            return Err(PyRuntimeError::new_err(
+                "cannot close a running tonio runtime",
+            ));
+        }
+        self.shutdown(py);
+        Ok(())
+    }
+
+    #[getter]
+    fn threads(&self) -> usize {
+        self.shared.config.threads
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_type: Option<&Bound<'_, PyAny>>,
+        _exc: Option<&Bound<'_, PyAny>>,
+        _traceback: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        self.close(py)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<tonio.Runtime threads={} running={} closed={}>",
+            self.shared.config.threads,
+            self.running.load(Ordering::Relaxed),
+            self.closed.load(Ordering::Relaxed)
+        )
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if !self.closed.load(Ordering::Acquire) {
+            Python::try_attach(|py| self.shutdown(py));
+        }
+    }
+}

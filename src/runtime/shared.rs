@@ -1,0 +1,111 @@
+//! `Shared`: the state of one runtime that its workers, its reactor and its tasks all reach.
+//!
+//! Everything here is thread-safe on its own (lock-free queues, atomics, or short mutexes), so a
+//! task can hold an `Arc<Shared>` and reschedule itself from any thread.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+use arc_swap::ArcSwapOption;
+
+use super::config::Config;
+use super::current::worker_index_on;
+use crate::reactor::Reactor;
+use crate::scheduler::{Idle, RunQueues};
+use crate::task::{Epoch, JoinGroup, Task, TaskRegistry};
+use crate::time::{Armed, Timers};
+
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    queues: RunQueues,
+    idle: Idle,
+    timers: Timers,
+    registry: TaskRegistry,
+    reactor: Reactor,
+    /// The join group of the coroutine `run_until_complete` is waiting for.
+    root: ArcSwapOption<JoinGroup>,
+    shutdown: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config) -> io::Result<Self> {
+        Ok(Self {
+            queues: RunQueues::new(config.threads),
+            idle: Idle::new(config.threads),
+            timers: Timers::default(),
+            registry: TaskRegistry::new(),
+            reactor: Reactor::new()?,
+            root: ArcSwapOption::empty(),
+            shutdown: AtomicBool::new(false),
+            config,
+        })
+    }
+
+    pub(crate) fn queues(&self) -> &RunQueues {
+        &self.queues
+    }
+
+    pub(crate) fn idle(&self) -> &Idle {
+        &self.idle
+    }
+
+    pub(crate) fn timers(&self) -> &Timers {
+        &self.timers
+    }
+
+    pub(crate) fn registry(&self) -> &TaskRegistry {
+        &self.registry
+    }
+
+    pub(crate) fn reactor(&self) -> &Reactor {
+        &self.reactor
+    }
+
+    /// Queues a runnable task: on this thread's own queue when it is one of our workers, else on
+    /// the injector; then wakes an idle worker if there is one.
+    pub(crate) fn schedule(&self, task: Arc<Task>) {
+        match worker_index_on(self) {
+            Some(worker) => self.queues.push_local(worker, task),
+            None => self.queues.push_injector(task),
+        }
+        self.idle.notify_one();
+    }
+
+    pub(crate) fn add_timer(&self, at: Instant, task: Weak<Task>, epoch: Epoch) {
+        if let Armed::Earlier = self.timers.insert(at, task, epoch) {
+            self.reactor.wake();
+        }
+    }
+
+    pub(crate) fn set_root(&self, group: Option<Arc<JoinGroup>>) {
+        self.root.store(group);
+    }
+
+    /// Called by the task that completed `group`: wakes the reactor if it waits for that group.
+    pub(crate) fn group_finished(&self, group: &Arc<JoinGroup>) {
+        let root = self.root.load();
+        if root.as_ref().is_some_and(|root| Arc::ptr_eq(root, group)) {
+            self.reactor.wake();
+        }
+    }
+
+    /// Called when a task finished: unregisters it, and wakes the reactor once none is left.
+    pub(crate) fn task_finished(&self, slot: crate::task::Slot) {
+        let (task, remaining) = self.registry.remove(slot);
+        drop(task);
+        if remaining == 0 {
+            self.reactor.wake();
+        }
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutdown.store(true, Ordering::Release);
+        self.idle.notify_all();
+    }
+}

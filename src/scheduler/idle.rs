@@ -1,0 +1,91 @@
+//! Parking idle workers and waking them when work arrives.
+//!
+//! Protocol (no lost wakeups): a worker with nothing to do first records itself as sleeping, then
+//! issues a SeqCst fence and checks the queues once more, and only then parks. A producer pushes
+//! its task, issues a SeqCst fence and reads the sleeper count. With both fences, either the
+//! worker's re-check sees the task or the producer sees the sleeper and unparks it; and
+//! `Thread::unpark` before `park` is not lost (park consumes the token). A sleeper is removed from
+//! the list by whoever wakes it, so one push wakes at most one worker.
+
+use std::sync::atomic::{fence, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::thread::Thread;
+
+pub(crate) struct Idle {
+    sleepers: Mutex<Vec<usize>>,
+    count: AtomicUsize,
+    threads: Box<[OnceLock<Thread>]>,
+}
+
+impl Idle {
+    pub(crate) fn new(workers: usize) -> Self {
+        Self {
+            sleepers: Mutex::new(Vec::with_capacity(workers)),
+            count: AtomicUsize::new(0),
+            threads: (0..workers).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    fn sleepers(&self) -> MutexGuard<'_, Vec<usize>> {
+        self.sleepers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Called by each worker thread once, at start.
+    pub(crate) fn register_current(&self, worker: usize) {
+        let _ = self.threads[worker].set(std::thread::current());
+    }
+
+    /// Wakes one sleeping worker, if any. Call after pushing work.
+    pub(crate) fn notify_one(&self) {
+        fence(Ordering::SeqCst);
+        if self.count.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let woken = {
+            let mut sleepers = self.sleepers();
+            let woken = sleepers.pop();
+            if woken.is_some() {
+                self.count.fetch_sub(1, Ordering::Relaxed);
+            }
+            woken
+        };
+        if let Some(thread) = woken.and_then(|worker| self.threads[worker].get()) {
+            thread.unpark();
+        }
+    }
+
+    /// Wakes every worker (shutdown).
+    pub(crate) fn notify_all(&self) {
+        {
+            let mut sleepers = self.sleepers();
+            sleepers.clear();
+            self.count.store(0, Ordering::Relaxed);
+        }
+        for thread in self.threads.iter().filter_map(OnceLock::get) {
+            thread.unpark();
+        }
+    }
+
+    /// Parks `worker` unless `should_stay_awake` (checked after announcing the sleep) says there
+    /// is work or a reason to stop.
+    pub(crate) fn park(&self, worker: usize, should_stay_awake: impl Fn() -> bool) {
+        {
+            let mut sleepers = self.sleepers();
+            sleepers.push(worker);
+            self.count.fetch_add(1, Ordering::Relaxed);
+        }
+        fence(Ordering::SeqCst);
+        if !should_stay_awake() {
+            std::thread::park();
+        }
+        // Woken by notify (already removed), by a spurious unpark, or never parked: make sure we
+        // are off the list either way.
+        let mut sleepers = self.sleepers();
+        if let Some(position) = sleepers.iter().position(|&sleeper| sleeper == worker) {
+            sleepers.swap_remove(position);
+            self.count.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! Join groups: the results of the tasks one `spawn(...)` call created, and the handle to await them.
+//!
+//! Each task of a group writes its result into its own slot, then decrements `remaining`; the task
+//! that brings it to zero sets the group's `done` event, which wakes whoever waits for the group.
+//! Slots are written once each, by distinct tasks, and read only after `remaining` reached zero
+//! (acquire), so no lock guards them.
+//!
+//! Errors are never lost: the first failure (in completion order) is raised to the waiter; other
+//! failures, and any failure of a group nobody waited for, are reported through
+//! `sys.unraisablehook` when the group is observed or dropped.
+
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+use crate::wait::{Deadline, EventCore, WaitKind, Waiter};
+
+/// What the waiter of a group gets back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Collect {
+    /// One task: its result.
+    Single,
+    /// Several tasks: a list of results in argument order.
+    List,
+    /// Nothing (`spawn.without_results`); errors still propagate.
+    Nothing,
+}
+
+struct ResultSlot(UnsafeCell<Option<Py<PyAny>>>);
+
+// SAFETY: each slot is written by exactly one task (the one created for that index) and read only
+// after `remaining` dropped to zero with AcqRel ordering, which orders every write before the read.
+unsafe impl Sync for ResultSlot {}
+
+pub(crate) struct JoinGroup {
+    slots: Box<[ResultSlot]>,
+    remaining: AtomicUsize,
+    failures: Mutex<Vec<PyErr>>,
+    observed: AtomicBool,
+    collect: Collect,
+    done: EventCore,
+}
+
+impl JoinGroup {
+    pub(crate) fn new(size: usize, collect: Collect) -> Arc<Self> {
+        let slots = if collect == Collect::Nothing { 0 } else { size };
+        Arc::new(Self {
+            slots: (0..slots)
+                .map(|_| ResultSlot(UnsafeCell::new(None)))
+                .collect(),
+            remaining: AtomicUsize::new(size),
+            failures: Mutex::new(Vec::new()),
+            observed: AtomicBool::new(false),
+            collect,
+            done: EventCore::default(),
+        })
+    }
+
+    pub(crate) fn done_event(&self) -> &EventCore {
+        &self.done
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        self.remaining.load(Ordering::Acquire) == 0
+    }
+
+    /// Records the result of the task at `index`. Returns true when it was the last one.
+    pub(crate) fn complete(&self, index: usize, result: PyResult<Py<PyAny>>) -> bool {
+        match result {
+            Ok(value) => {
+                if let Some(slot) = self.slots.get(index) {
+                    // SAFETY: only the task created for `index` completes it, exactly once, and
+                    // nobody reads before `remaining` reaches zero below (see `ResultSlot`).
+                    unsafe { *slot.0.get() = Some(value) };
+                }
+            }
+            Err(err) => self
+                .failures
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(err),
+        }
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.done.set();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The group's outcome, once every task finished: results, or the first error.
+    pub(crate) fn outcome(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        if !self.is_done() {
+            return Err(PyRuntimeError::new_err(
+                "spawned tasks are still running (internal error: woken before completion)",
+            ));
+        }
+        let first_observation = !self.observed.swap(true, Ordering::AcqRel);
+        {
+            let failures = self
+                .failures
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(first) = failures.first() {
+                if first_observation {
+                    for other in &failures[1..] {
+                        other.clone_ref(py).write_unraisable(py, None);
+                    }
+                }
+                return Err(first.clone_ref(py));
+            }
+        }
+        // SAFETY (for the slot reads below): `is_done` observed `remaining == 0` with acquire
+        // ordering, so every slot write happened before these reads and none can follow.
+        let value = |slot: &ResultSlot| match unsafe { &*slot.0.get() } {
+            Some(value) => value.clone_ref(py),
+            None => py.None(),
+        };
+        match self.collect {
+            Collect::Nothing => Ok(py.None()),
+            Collect::Single => Ok(self.slots.first().map_or_else(|| py.None(), value)),
+            Collect::List => Ok(PyList::new(py, self.slots.iter().map(value))?
+                .into_any()
+                .unbind()),
+        }
+    }
+}
+
+impl Drop for JoinGroup {
+    fn drop(&mut self) {
+        if self.observed.load(Ordering::Acquire) {
+            return;
+        }
+        let failures = std::mem::take(
+            self.failures
+                .get_mut()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        if failures.is_empty() {
+            return;
+        }
+        // Nobody waited for these tasks: report their errors rather than lose them.
+        Python::try_attach(|py| {
+            for err in failures {
+                err.write_unraisable(py, None);
+            }
+        });
+    }
+}
+
+/// What `spawn(...)` returns: yield or await it for the tasks' results.
+#[pyclass(frozen, module = "tonio._tonio", name = "Spawned")]
+pub(crate) struct JoinHandle {
+    group: Arc<JoinGroup>,
+}
+
+impl JoinHandle {
+    pub(crate) fn new(group: Arc<JoinGroup>) -> Self {
+        Self { group }
+    }
+
+    pub(crate) fn group(&self) -> &Arc<JoinGroup> {
+        &self.group
+    }
+}
+
+#[pymethods]
+impl JoinHandle {
+    fn __await__(&self) -> Waiter {
+        Waiter::new(WaitKind::Join(Arc::clone(&self.group)), Deadline::NEVER)
+    }
+
+    /// True once every task of this spawn has finished.
+    fn done(&self) -> bool {
+        self.group.is_done()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<tonio.Spawned tasks={} done={}>",
+            self.group.remaining.load(Ordering::Relaxed),
+            self.group.is_done()
+        )
+    }
+}

@@ -1,0 +1,111 @@
+//! Every live task of a runtime, so that it can be cancelled and awaited at shutdown.
+//!
+//! A suspended task is otherwise reachable only from whatever it waits on; the registry is what lets
+//! `run_until_complete` cancel everything still pending when its main coroutine returns (or on
+//! Ctrl-C) and wait for those tasks to unwind. It also keeps a waiting task alive even when nothing
+//! else refers to the event it waits on, so a task is never silently collected half-way.
+//!
+//! The registry is sharded to keep worker threads off each other's locks: a task lives in the shard
+//! picked by a round-robin counter and remembers its slot, so removal is O(1).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::Task;
+
+const SHARDS: usize = 16;
+
+/// Where a task sits in the registry.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Slot {
+    shard: usize,
+    index: usize,
+}
+
+#[derive(Default)]
+struct Shard {
+    entries: Vec<Option<Arc<Task>>>,
+    free: Vec<usize>,
+}
+
+pub(crate) struct TaskRegistry {
+    shards: [Mutex<Shard>; SHARDS],
+    next_shard: AtomicUsize,
+    live: AtomicUsize,
+}
+
+impl TaskRegistry {
+    pub(crate) fn new() -> Self {
+        Self {
+            shards: std::array::from_fn(|_| Mutex::new(Shard::default())),
+            next_shard: AtomicUsize::new(0),
+            live: AtomicUsize::new(0),
+        }
+    }
+
+    fn shard(&self, index: usize) -> MutexGuard<'_, Shard> {
+        // A poisoned shard only means a panic elsewhere while it was held; its data is still a
+        // consistent list of tasks.
+        self.shards[index]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn insert(&self, task: Arc<Task>) -> Slot {
+        let shard_index = self.next_shard.fetch_add(1, Ordering::Relaxed) % SHARDS;
+        self.live.fetch_add(1, Ordering::AcqRel);
+        let mut shard = self.shard(shard_index);
+        let index = match shard.free.pop() {
+            Some(index) => {
+                shard.entries[index] = Some(task);
+                index
+            }
+            None => {
+                shard.entries.push(Some(task));
+                shard.entries.len() - 1
+            }
+        };
+        Slot {
+            shard: shard_index,
+            index,
+        }
+    }
+
+    /// Removes a finished task and returns how many tasks are still live.
+    pub(crate) fn remove(&self, slot: Slot) -> (Option<Arc<Task>>, usize) {
+        let task = {
+            let mut shard = self.shard(slot.shard);
+            let task = shard.entries[slot.index].take();
+            shard.free.push(slot.index);
+            task
+        };
+        let remaining = self.live.fetch_sub(1, Ordering::AcqRel) - 1;
+        (task, remaining)
+    }
+
+    pub(crate) fn live(&self) -> usize {
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// A snapshot of every live task.
+    pub(crate) fn snapshot(&self) -> Vec<Arc<Task>> {
+        let mut tasks = Vec::with_capacity(self.live());
+        for index in 0..SHARDS {
+            let shard = self.shard(index);
+            tasks.extend(shard.entries.iter().flatten().cloned());
+        }
+        tasks
+    }
+
+    /// Drops every task still registered (runtime teardown) and returns them for disposal.
+    pub(crate) fn drain(&self) -> Vec<Arc<Task>> {
+        let mut tasks = Vec::new();
+        for index in 0..SHARDS {
+            let mut shard = self.shard(index);
+            tasks.extend(shard.entries.drain(..).flatten());
+            shard.free.clear();
+        }
+        self.live.store(0, Ordering::Release);
+        tasks
+    }
+}

@@ -1,0 +1,125 @@
+//! `spawn(*coros)`: creating tasks from inside a running task.
+//!
+//! Exposed to Python as the `spawn` object, callable, with `spawn.without_results(...)` and
+//! `spawn.without_tracking(...)` as methods, as TonIO users write it.
+
+use std::sync::Arc;
+
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use super::join::{Collect, JoinGroup, JoinHandle};
+use super::task::{Completion, Task};
+use crate::py::{copy_current_context, is_coroutine};
+use crate::runtime::{current_runtime, Shared};
+
+/// Creates one task for `coroutine` and queues it.
+fn spawn_task(
+    py: Python<'_>,
+    runtime: &Arc<Shared>,
+    coroutine: Bound<'_, PyAny>,
+    completion: Completion,
+) -> PyResult<()> {
+    let context = if runtime.config.context {
+        Some(copy_current_context(py)?)
+    } else {
+        None
+    };
+    let task = Task::new(Arc::clone(runtime), coroutine.unbind(), context, completion);
+    runtime.schedule(task);
+    Ok(())
+}
+
+/// The runtime of the calling task, or the error for calling from anywhere else.
+fn calling_runtime(what: &str) -> PyResult<Arc<Shared>> {
+    current_runtime()
+        .map(|(runtime, _)| runtime)
+        .ok_or_else(|| {
+            PyRuntimeError::new_err(format!(
+                "{what} must be called from a task running on a tonio runtime (start one with \
+                 tonio.run(), @tonio.main or tonio.runtime())"
+            ))
+        })
+}
+
+/// Checks every argument before any task is created, so a bad call spawns nothing.
+fn check_coroutines(what: &str, coros: &Bound<'_, PyTuple>) -> PyResult<()> {
+    for (position, coro) in coros.iter().enumerate() {
+        if !is_coroutine(&coro) {
+            let hint = if coro.is_callable() {
+                " (did you forget to call it?)"
+            } else {
+                ""
+            };
+            return Err(PyTypeError::new_err(format!(
+                "{what} argument {} must be a generator or coroutine object, not {}{hint}",
+                position + 1,
+                coro.get_type().name()?
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn spawn_group(
+    py: Python<'_>,
+    what: &str,
+    coros: &Bound<'_, PyTuple>,
+    collect: Collect,
+) -> PyResult<JoinHandle> {
+    let runtime = calling_runtime(what)?;
+    check_coroutines(what, coros)?;
+    let group = JoinGroup::new(coros.len(), collect);
+    for (index, coro) in coros.iter().enumerate() {
+        let completion = Completion::Join {
+            group: Arc::clone(&group),
+            index,
+        };
+        spawn_task(py, &runtime, coro, completion)?;
+    }
+    Ok(JoinHandle::new(group))
+}
+
+/// `spawn(*coros)`: start coroutines now; yield/await the result for their results.
+#[pyclass(frozen, module = "tonio._tonio")]
+pub(crate) struct Spawner;
+
+#[pymethods]
+impl Spawner {
+    /// Starts every coroutine at once. Yielding (or awaiting) the returned object gives the result
+    /// of a single coroutine, or the list of results in argument order for several; if any failed,
+    /// it raises the first failure.
+    #[pyo3(signature = (*coros))]
+    fn __call__(&self, py: Python<'_>, coros: &Bound<'_, PyTuple>) -> PyResult<JoinHandle> {
+        let collect = if coros.len() == 1 {
+            Collect::Single
+        } else {
+            Collect::List
+        };
+        spawn_group(py, "spawn()", coros, collect)
+    }
+
+    /// Like `spawn`, but waiting gives None: results are dropped, failures still raise.
+    #[pyo3(signature = (*coros))]
+    fn without_results(&self, py: Python<'_>, coros: &Bound<'_, PyTuple>) -> PyResult<JoinHandle> {
+        spawn_group(py, "spawn.without_results()", coros, Collect::Nothing)
+    }
+
+    /// Fire and forget: nothing waits for these tasks; a failure is reported on stderr (through
+    /// `sys.unraisablehook`).
+    #[pyo3(signature = (*coros))]
+    fn without_tracking(&self, py: Python<'_>, coros: &Bound<'_, PyTuple>) -> PyResult<()> {
+        let what = "spawn.without_tracking()";
+        let runtime = calling_runtime(what)?;
+        check_coroutines(what, coros)?;
+        for coro in coros.iter() {
+            spawn_task(py, &runtime, coro, Completion::Detached)?;
+        }
+        Ok(())
+    }
+
+    fn __repr__(&self) -> &'static str {
+        "<tonio.spawn>"
+    }
+}

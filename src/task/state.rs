@@ -1,0 +1,302 @@
+//! The task state word: who owns a task right now, and how it was woken.
+//!
+//! A task is always in exactly one place: running on one worker, sitting in one run queue, parked on
+//! its wait registrations, or done. One `AtomicU64` records which, so that every hand-off is a single
+//! compare-and-swap and a task can never be woken twice for the same suspension.
+//!
+//! ```text
+//!  bits 0-1  lifecycle: SCHEDULED | RUNNING | SUSPENDED | DONE
+//!  bit  2    CANCEL: a cancellation waits to be delivered at the next suspension point
+//!  bits 3-4  the outcome that woke the task (meaningful in SCHEDULED after a suspension)
+//!  bits 8-63 epoch: bumped at every suspension
+//! ```
+//!
+//! Transitions:
+//! - `begin_run`: SCHEDULED -> RUNNING, only by the worker that popped the task from a queue.
+//! - `suspend`: RUNNING -> SUSPENDED(epoch + 1), by the running worker, *before* it registers the
+//!   task with anything that may wake it, so a wake can never race ahead of the suspension.
+//! - `wake(epoch, outcome)`: SUSPENDED(epoch) -> SCHEDULED. Event sets, timers and cancellation all
+//!   race here; the one CAS that succeeds owns the task and queues it, the others see `Stale`.
+//! - `reschedule`: RUNNING -> SCHEDULED (yield_now).
+//! - `finish`: RUNNING -> DONE.
+//!
+//! The CANCEL bit can be set in any state; `begin_run` consumes it, so a cancel is delivered
+//! exactly once, at the first suspension point the task reaches after it was requested.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+const LIFECYCLE: u64 = 0b11;
+const SCHEDULED: u64 = 0;
+const RUNNING: u64 = 1;
+const SUSPENDED: u64 = 2;
+const DONE: u64 = 3;
+const CANCEL: u64 = 1 << 2;
+const OUTCOME_SHIFT: u32 = 3;
+const OUTCOME: u64 = 0b11 << OUTCOME_SHIFT;
+const EPOCH_SHIFT: u32 = 8;
+
+/// Why a suspended task was woken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Not woken from a suspension: a fresh task, or one that yielded to the scheduler.
+    Ready = 0,
+    /// The event (or join group) it waited on was set.
+    Set = 1,
+    /// Its deadline passed first.
+    TimedOut = 2,
+    /// It was cancelled while suspended.
+    Cancelled = 3,
+}
+
+impl Outcome {
+    fn from_bits(bits: u64) -> Self {
+        match (bits & OUTCOME) >> OUTCOME_SHIFT {
+            0 => Outcome::Ready,
+            1 => Outcome::Set,
+            2 => Outcome::TimedOut,
+            _ => Outcome::Cancelled,
+        }
+    }
+}
+
+/// Identifies one suspension of one task; a wake carrying an older epoch is stale.
+pub(crate) type Epoch = u64;
+
+/// What a worker learns when it starts running a task.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RunStart {
+    pub(crate) outcome: Outcome,
+    /// A cancellation was requested and is now the worker's to deliver.
+    pub(crate) cancelled: bool,
+}
+
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// This caller moved the task to SCHEDULED and must queue it.
+    Woken,
+    /// Someone else woke it, or it already moved on to another suspension.
+    Stale,
+}
+
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Suspend {
+    /// The task is suspended under this epoch; register it with its wake sources.
+    Suspended(Epoch),
+    /// A cancellation is pending: the task stays RUNNING and must receive it now.
+    Cancelled,
+}
+
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Cancel {
+    /// The task was suspended; the caller now owns it and must queue it.
+    Woken,
+    /// The request was recorded and will be delivered at the next suspension point.
+    Recorded,
+    /// The task already finished.
+    Finished,
+}
+
+pub(crate) struct TaskState(AtomicU64);
+
+impl TaskState {
+    /// A new task starts out SCHEDULED: it is queued as soon as it is created.
+    pub(crate) fn new() -> Self {
+        Self(AtomicU64::new(SCHEDULED))
+    }
+
+    pub(crate) fn begin_run(&self) -> RunStart {
+        let previous = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |bits| {
+                debug_assert_eq!(bits & LIFECYCLE, SCHEDULED);
+                Some((bits & !(LIFECYCLE | CANCEL | OUTCOME)) | RUNNING)
+            })
+            .unwrap_or_else(|bits| bits);
+        RunStart {
+            outcome: Outcome::from_bits(previous),
+            cancelled: previous & CANCEL != 0,
+        }
+    }
+
+    pub(crate) fn suspend(&self) -> Suspend {
+        let mut bits = self.0.load(Ordering::Acquire);
+        loop {
+            debug_assert_eq!(bits & LIFECYCLE, RUNNING);
+            if bits & CANCEL != 0 {
+                // Consume the request: the caller delivers it right away.
+                self.0.fetch_and(!CANCEL, Ordering::AcqRel);
+                return Suspend::Cancelled;
+            }
+            let epoch = (bits >> EPOCH_SHIFT) + 1;
+            let next = (epoch << EPOCH_SHIFT) | SUSPENDED;
+            match self
+                .0
+                .compare_exchange_weak(bits, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return Suspend::Suspended(epoch),
+                Err(actual) => bits = actual,
+            }
+        }
+    }
+
+    pub(crate) fn wake(&self, epoch: Epoch, outcome: Outcome) -> Wake {
+        let mut bits = self.0.load(Ordering::Acquire);
+        loop {
+            if bits & LIFECYCLE != SUSPENDED || bits >> EPOCH_SHIFT != epoch {
+                return Wake::Stale;
+            }
+            let next =
+                (bits & !(LIFECYCLE | OUTCOME)) | SCHEDULED | ((outcome as u64) << OUTCOME_SHIFT);
+            match self
+                .0
+                .compare_exchange_weak(bits, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return Wake::Woken,
+                Err(actual) => bits = actual,
+            }
+        }
+    }
+
+    pub(crate) fn cancel(&self) -> Cancel {
+        let previous = self.0.fetch_or(CANCEL, Ordering::AcqRel);
+        match previous & LIFECYCLE {
+            DONE => Cancel::Finished,
+            SUSPENDED => match self.wake(previous >> EPOCH_SHIFT, Outcome::Cancelled) {
+                Wake::Woken => Cancel::Woken,
+                Wake::Stale => Cancel::Recorded,
+            },
+            _ => Cancel::Recorded,
+        }
+    }
+
+    /// Consumes a pending cancellation, if any (for waits that resolve without suspending).
+    pub(crate) fn take_cancel(&self) -> bool {
+        self.0.load(Ordering::Acquire) & CANCEL != 0
+            && self.0.fetch_and(!CANCEL, Ordering::AcqRel) & CANCEL != 0
+    }
+
+    pub(crate) fn reschedule(&self) {
+        self.0.fetch_and(!LIFECYCLE, Ordering::AcqRel);
+    }
+
+    pub(crate) fn finish(&self) {
+        self.0.fetch_or(DONE, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn running() -> TaskState {
+        let state = TaskState::new();
+        let start = state.begin_run();
+        assert_eq!(start.outcome, Outcome::Ready);
+        assert!(!start.cancelled);
+        state
+    }
+
+    #[test]
+    fn only_one_wake_wins_per_suspension() {
+        let state = running();
+        let Suspend::Suspended(epoch) = state.suspend() else {
+            panic!("no cancel was requested")
+        };
+        assert_eq!(state.wake(epoch, Outcome::Set), Wake::Woken);
+        assert_eq!(state.wake(epoch, Outcome::TimedOut), Wake::Stale);
+        let start = state.begin_run();
+        assert_eq!(start.outcome, Outcome::Set);
+    }
+
+    #[test]
+    fn a_wake_for_an_old_epoch_is_stale() {
+        let state = running();
+        let Suspend::Suspended(first) = state.suspend() else {
+            panic!()
+        };
+        assert_eq!(state.wake(first, Outcome::Set), Wake::Woken);
+        let _ = state.begin_run();
+        let Suspend::Suspended(second) = state.suspend() else {
+            panic!()
+        };
+        assert_ne!(first, second);
+        assert_eq!(state.wake(first, Outcome::TimedOut), Wake::Stale);
+        assert_eq!(state.wake(second, Outcome::TimedOut), Wake::Woken);
+    }
+
+    #[test]
+    fn cancel_while_running_is_delivered_at_the_next_suspension() {
+        let state = running();
+        assert_eq!(state.cancel(), Cancel::Recorded);
+        assert_eq!(state.suspend(), Suspend::Cancelled);
+        // Delivered once: the next suspension proceeds normally.
+        assert!(matches!(state.suspend(), Suspend::Suspended(_)));
+    }
+
+    #[test]
+    fn cancel_while_suspended_wakes_the_task_once() {
+        let state = running();
+        let Suspend::Suspended(epoch) = state.suspend() else {
+            panic!()
+        };
+        assert_eq!(state.cancel(), Cancel::Woken);
+        assert_eq!(state.wake(epoch, Outcome::Set), Wake::Stale);
+        let start = state.begin_run();
+        assert_eq!(start.outcome, Outcome::Cancelled);
+        assert!(start.cancelled);
+    }
+
+    #[test]
+    fn cancel_racing_a_wake_is_not_lost() {
+        let state = running();
+        let Suspend::Suspended(epoch) = state.suspend() else {
+            panic!()
+        };
+        assert_eq!(state.wake(epoch, Outcome::Set), Wake::Woken);
+        assert_eq!(state.cancel(), Cancel::Recorded);
+        let start = state.begin_run();
+        assert_eq!(start.outcome, Outcome::Set);
+        assert!(
+            start.cancelled,
+            "the cancel must reach the task when it runs"
+        );
+    }
+
+    #[test]
+    fn cancel_after_finish_reports_finished() {
+        let state = running();
+        state.finish();
+        assert_eq!(state.cancel(), Cancel::Finished);
+    }
+
+    #[test]
+    fn concurrent_wakes_produce_exactly_one_winner() {
+        use std::sync::Arc;
+        for _ in 0..200 {
+            let state = Arc::new(running());
+            let Suspend::Suspended(epoch) = state.suspend() else {
+                panic!()
+            };
+            let winners: usize = (0..4)
+                .map(|i| {
+                    let state = Arc::clone(&state);
+                    std::thread::spawn(move || {
+                        let woken = if i == 3 {
+                            state.cancel() == Cancel::Woken
+                        } else {
+                            state.wake(epoch, Outcome::Set) == Wake::Woken
+                        };
+                        usize::from(woken)
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .map(|handle| handle.join().expect("waker thread panicked"))
+                .sum();
+            assert_eq!(winners, 1);
+        }
+    }
+}

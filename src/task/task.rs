@@ -1,0 +1,123 @@
+//! `Task`: one spawned coroutine, its stack of sub-coroutines, and what it resumes with next.
+//!
+//! Ownership: an `Arc<Task>` is held by the runtime's registry for the task's whole life, plus by
+//! whichever single place currently "has" the task: a run queue, the worker running it, or the wait
+//! registrations of its current suspension (event lists hold strong references; timers hold weak
+//! ones). `TaskState` decides which of these may touch it.
+//!
+//! `TaskCore` (the mutable part) is touched only by the worker that moved the task to RUNNING, or,
+//! before the task is first queued, by the thread creating it. Every hand-off between threads goes
+//! through the state word or a queue, both of which order memory (release on hand-off, acquire on
+//! take-over), so the core is never accessed concurrently.
+
+use std::cell::UnsafeCell;
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use smallvec::SmallVec;
+
+use super::join::JoinGroup;
+use super::registry::Slot;
+use super::state::{Cancel, Epoch, Outcome, TaskState, Wake};
+use crate::runtime::Shared;
+use crate::wait::WaitKind;
+
+/// Where a task's result goes when it finishes.
+pub(crate) enum Completion {
+    /// Into slot `index` of a join group.
+    Join { group: Arc<JoinGroup>, index: usize },
+    /// Nowhere (`spawn.without_tracking`): a failure is reported, since nobody will see it.
+    Detached,
+}
+
+/// What the task receives when it next runs.
+pub(crate) enum Resume {
+    /// Throw this exception into the innermost coroutine.
+    Throw(PyErr),
+    /// The task is suspended on this; the value follows from the outcome that woke it.
+    Wait(WaitKind),
+}
+
+pub(crate) struct TaskCore {
+    /// The coroutine and the sub-coroutines it yielded, innermost last.
+    pub(crate) stack: SmallVec<[Py<PyAny>; 2]>,
+    pub(crate) resume: Resume,
+    /// A copied `contextvars.Context` the task runs in (runtime option `context=True`).
+    pub(crate) context: Option<Py<PyAny>>,
+    pub(crate) completion: Completion,
+    pub(crate) slot: Option<Slot>,
+}
+
+pub(crate) struct Task {
+    state: TaskState,
+    runtime: Arc<Shared>,
+    core: UnsafeCell<TaskCore>,
+}
+
+// SAFETY: `core` is only accessed by the one thread that owns the task according to `state` (see
+// the module documentation); everything else in `Task` is itself thread-safe.
+unsafe impl Sync for Task {}
+// SAFETY: the Python objects inside `core` are `Py<T>`, which may move between threads; nothing
+// in a task is tied to the thread that created it.
+unsafe impl Send for Task {}
+
+impl Task {
+    pub(crate) fn new(
+        runtime: Arc<Shared>,
+        coroutine: Py<PyAny>,
+        context: Option<Py<PyAny>>,
+        completion: Completion,
+    ) -> Arc<Self> {
+        let mut stack = SmallVec::new();
+        stack.push(coroutine);
+        let task = Arc::new(Self {
+            state: TaskState::new(),
+            runtime,
+            core: UnsafeCell::new(TaskCore {
+                stack,
+                resume: Resume::Wait(WaitKind::YieldNow),
+                context,
+                completion,
+                slot: None,
+            }),
+        });
+        let slot = task.runtime.registry().insert(Arc::clone(&task));
+        // SAFETY: the task has not been queued yet, so this thread is its only user.
+        unsafe { (*task.core.get()).slot = Some(slot) };
+        task
+    }
+
+    pub(crate) fn runtime(&self) -> &Arc<Shared> {
+        &self.runtime
+    }
+
+    pub(crate) fn state(&self) -> &TaskState {
+        &self.state
+    }
+
+    /// The mutable core.
+    ///
+    /// # Safety
+    /// The caller must own the task: it is the worker that moved it to RUNNING (or the creator
+    /// before the first queueing), and it must not keep the reference past handing the task on.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn core(&self) -> &mut TaskCore {
+        // SAFETY: exclusivity is the caller's contract (see above).
+        unsafe { &mut *self.core.get() }
+    }
+
+    /// Wakes the task from suspension `epoch`; a no-op if something else woke it first.
+    pub(crate) fn wake(self: &Arc<Self>, epoch: Epoch, outcome: Outcome) {
+        if self.state.wake(epoch, outcome) == Wake::Woken {
+            self.runtime.schedule(Arc::clone(self));
+        }
+    }
+
+    /// Requests cancellation: a `CancelledError` is thrown at the task's current suspension point,
+    /// or at its next one if it is running or queued.
+    pub(crate) fn cancel(self: &Arc<Self>) {
+        if self.state.cancel() == Cancel::Woken {
+            self.runtime.schedule(Arc::clone(self));
+        }
+    }
+}
