@@ -261,8 +261,20 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        if !self.closed.load(Ordering::Acquire) {
-            Python::try_attach(|py| self.shutdown(py));
+        if self.closed.load(Ordering::Acquire) {
+            return;
         }
+        Python::try_attach(|py| {
+            // Once the interpreter is finalizing, a worker that tries to re-attach is terminated
+            // by CPython mid-Rust-frame; leave parked workers parked (the process is ending).
+            let finalizing = py
+                .import("sys")
+                .and_then(|sys| sys.call_method0("is_finalizing"))
+                .and_then(|value| value.extract::<bool>())
+                .unwrap_or(true);
+            if !finalizing {
+                self.shutdown(py);
+            }
+        });
     }
 }

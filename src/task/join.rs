@@ -17,6 +17,7 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
+use crate::errors::CancelledError;
 use crate::wait::{Deadline, EventCore, WaitKind, Waiter};
 
 /// What the waiter of a group gets back.
@@ -146,7 +147,9 @@ impl Drop for JoinGroup {
         // Nobody waited for these tasks: report their errors rather than lose them.
         Python::try_attach(|py| {
             for err in failures {
-                err.write_unraisable(py, None);
+                if !err.is_instance_of::<CancelledError>(py) {
+                    err.write_unraisable(py, None);
+                }
             }
         });
     }
@@ -181,9 +184,8 @@ impl JoinHandle {
 
     fn __repr__(&self) -> String {
         format!(
-            "<tonio.Spawned tasks={} done={}>",
-            self.group.remaining.load(Ordering::Relaxed),
-            self.group.is_done()
+            "<tonio.Spawned pending={}>",
+            self.group.remaining.load(Ordering::Relaxed)
         )
     }
 }

@@ -38,8 +38,9 @@ use crate::wait::{Deadline, Registered, WaitKind, Waiter};
 const MAX_STACK_DEPTH: usize = 10_000;
 
 /// Where a task goes after this run.
-enum Next {
-    Finished(PyResult<Py<PyAny>>),
+enum Next<'py> {
+    /// The outermost coroutine (named in error reports) finished with this result.
+    Finished(Bound<'py, PyAny>, PyResult<Py<PyAny>>),
     Suspend(WaitKind, Deadline),
     Reschedule,
 }
@@ -73,7 +74,7 @@ pub(crate) fn run_task(py: Python<'_>, task: Arc<Task>) {
         drive(py, &task, core, value)
     };
     match next {
-        Next::Finished(result) => finish(py, &task, core, result),
+        Next::Finished(coroutine, result) => finish(py, &task, core, &coroutine, result),
         Next::Reschedule => {
             core.resume = Resume::Wait(WaitKind::YieldNow);
             task.state().reschedule();
@@ -119,13 +120,14 @@ fn drive<'py>(
     task: &Arc<Task>,
     core: &mut TaskCore,
     mut value: PyResult<Bound<'py, PyAny>>,
-) -> Next {
+) -> Next<'py> {
     loop {
         let Some(top) = core.stack.last() else {
             // Unreachable: a task with an empty stack has finished and is never run again.
-            return Next::Finished(Ok(py.None()));
+            return Next::Reschedule;
         };
-        match py::resume(py, top.bind(py), value) {
+        let top = top.bind(py).clone();
+        match py::resume(py, &top, value) {
             Step::Yielded(yielded) => match dispatch(py, task, core, yielded) {
                 Dispatch::Continue(next) => value = next,
                 Dispatch::Suspend(kind, deadline) => return Next::Suspend(kind, deadline),
@@ -134,14 +136,14 @@ fn drive<'py>(
             Step::Returned(returned) => {
                 core.stack.pop();
                 if core.stack.is_empty() {
-                    return Next::Finished(Ok(returned.unbind()));
+                    return Next::Finished(top, Ok(returned.unbind()));
                 }
                 value = Ok(returned);
             }
             Step::Raised(err) => {
                 core.stack.pop();
                 if core.stack.is_empty() {
-                    return Next::Finished(Err(err));
+                    return Next::Finished(top, Err(err));
                 }
                 value = Err(err);
             }
@@ -267,7 +269,13 @@ fn suspend(task: &Arc<Task>, core: &mut TaskCore, kind: WaitKind, deadline: Dead
     }
 }
 
-fn finish(py: Python<'_>, task: &Arc<Task>, core: &mut TaskCore, result: PyResult<Py<PyAny>>) {
+fn finish(
+    py: Python<'_>,
+    task: &Arc<Task>,
+    core: &mut TaskCore,
+    coroutine: &Bound<'_, PyAny>,
+    result: PyResult<Py<PyAny>>,
+) {
     task.state().finish();
     core.context = None;
     let completion = std::mem::replace(&mut core.completion, Completion::Detached);
@@ -278,9 +286,13 @@ fn finish(py: Python<'_>, task: &Arc<Task>, core: &mut TaskCore, result: PyResul
             }
         }
         Completion::Detached => {
-            if let Err(err) = result {
-                // Nobody waits for this task: report the failure instead of losing it.
-                err.write_unraisable(py, None);
+            match result {
+                // Being cancelled is how a task is told to stop, not a failure to report.
+                Err(err) if !err.is_instance_of::<CancelledError>(py) => {
+                    // Nobody waits for this task: report the failure instead of losing it.
+                    err.write_unraisable(py, Some(coroutine));
+                }
+                _ => {}
             }
         }
     }
