@@ -4,7 +4,7 @@
 //! signal as tripped; Python-level handlers (KeyboardInterrupt for SIGINT) run later, on the main
 //! thread, when `PyErr_CheckSignals` is called. We point the wakeup fd at one end of a socket pair
 //! whose other end the reactor polls, so Ctrl-C interrupts the poll at once; the caller then runs
-//! the handlers. The previous wakeup fd is restored afterwards.
+//! the handlers. Dropping the `SignalWakeup` restores the previous wakeup fd.
 
 use std::io::Read;
 use std::os::fd::AsRawFd;
@@ -53,10 +53,18 @@ impl SignalWakeup {
         while matches!(self.reader.read(&mut buffer), Ok(n) if n > 0) {}
     }
 
-    pub(crate) fn uninstall(mut self, py: Python<'_>, registry: &Registry) -> PyResult<()> {
-        let _ = registry.deregister(&mut self.reader);
-        py.import("signal")?
-            .call_method1("set_wakeup_fd", (self.previous_fd,))?;
-        Ok(())
+}
+
+impl Drop for SignalWakeup {
+    fn drop(&mut self) {
+        // Restore whoever listened before us. Closing `reader` also removes it from the poll.
+        Python::attach(|py| {
+            let restored = py
+                .import("signal")
+                .and_then(|signal| signal.call_method1("set_wakeup_fd", (self.previous_fd,)));
+            if let Err(err) = restored {
+                err.write_unraisable(py, None);
+            }
+        });
     }
 }

@@ -51,6 +51,10 @@ impl Drop for RunningGuard<'_> {
 impl Runtime {
     fn drive(&self, py: Python<'_>, coroutine: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let shared = &self.shared;
+        // Before the root task can run: a signal it raises must already find our wakeup fd.
+        let mut signals = SignalWakeup::install(py, shared.reactor().poll().registry())?;
+        // A signal that arrived before the wakeup fd was ours left no byte to wake the reactor.
+        py.check_signals()?;
         let root = JoinGroup::new(1, Collect::Single);
         shared.set_root(Some(Arc::clone(&root)));
         let context = if shared.config.context {
@@ -69,7 +73,6 @@ impl Runtime {
             completion,
         ));
 
-        let mut signals = SignalWakeup::install(py, shared.reactor().poll().registry())?;
         let mut interrupt: Option<PyErr> = None;
         let mut phase = Phase::Main;
         loop {
@@ -107,9 +110,7 @@ impl Runtime {
             }
         }
         shared.set_root(None);
-        if let Some(signals) = signals {
-            signals.uninstall(py, shared.reactor().poll().registry())?;
-        }
+        drop(signals);
         if let Some(err) = interrupt {
             if root.is_done() {
                 // The root's own CancelledError is part of the interruption, not a lost error.

@@ -1,0 +1,32 @@
+"""Both syntaxes expose the same names, and the colored face adds no second implementation."""
+
+import tonio
+import tonio.colored
+import tonio.colored.time
+import tonio.time
+
+
+def public(module):
+    return {name for name in dir(module) if not name.startswith('_')}
+
+
+def test_both_faces_export_the_same_names():
+    assert public(tonio) - {'colored'} == public(tonio.colored)
+    assert set(tonio.__all__) == set(tonio.colored.__all__)
+    assert public(tonio.time) == public(tonio.colored.time)
+
+
+def test_every_exported_name_exists():
+    for module in (tonio, tonio.colored, tonio.time, tonio.colored.time):
+        for name in module.__all__:
+            assert hasattr(module, name), (module.__name__, name)
+
+
+def test_the_colored_face_shares_the_core_objects():
+    for name in ('Event', 'Waiter', 'spawn', 'sleep', 'yield_now', 'CancelledError', 'run'):
+        assert getattr(tonio, name) is getattr(tonio.colored, name)
+
+
+def test_cancelled_error_is_a_base_exception():
+    assert issubclass(tonio.exceptions.CancelledError, BaseException)
+    assert not issubclass(tonio.exceptions.CancelledError, Exception)
