@@ -48,6 +48,7 @@ fn send<'py>(py: Python<'py>, coro: &Bound<'py, PyAny>, value: &Bound<'py, PyAny
         // SAFETY: `out` is a new, non-null reference on NEXT and RETURN (see above).
         ffi::PySendResult::PYGEN_NEXT => Step::Yielded(unsafe { Bound::from_owned_ptr(py, out) }),
         ffi::PySendResult::PYGEN_RETURN => {
+            // SAFETY: as above, `out` is a new, non-null reference.
             Step::Returned(unsafe { Bound::from_owned_ptr(py, out) })
         }
         ffi::PySendResult::PYGEN_ERROR => Step::Raised(PyErr::fetch(py)),

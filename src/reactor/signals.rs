@@ -52,7 +52,6 @@ impl SignalWakeup {
         let mut buffer = [0u8; 64];
         while matches!(self.reader.read(&mut buffer), Ok(n) if n > 0) {}
     }
-
 }
 
 impl Drop for SignalWakeup {

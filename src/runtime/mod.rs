@@ -3,7 +3,7 @@
 
 mod config;
 pub(crate) mod current;
-#[allow(clippy::module_inception)]
+mod memory;
 mod runtime;
 mod shared;
 

@@ -16,6 +16,7 @@ use pyo3::prelude::*;
 
 use super::config::Config;
 use super::current::current_runtime;
+use super::memory::release_free_memory;
 use super::shared::Shared;
 use crate::py::{copy_current_context, is_coroutine};
 use crate::reactor::SignalWakeup;
@@ -111,6 +112,7 @@ impl Runtime {
         }
         shared.set_root(None);
         drop(signals);
+        release_free_memory();
         if let Some(err) = interrupt {
             if root.is_done() {
                 // The root's own CancelledError is part of the interruption, not a lost error.

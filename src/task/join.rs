@@ -115,11 +115,14 @@ impl JoinGroup {
                 return Err(first.clone_ref(py));
             }
         }
-        // SAFETY (for the slot reads below): `is_done` observed `remaining == 0` with acquire
-        // ordering, so every slot write happened before these reads and none can follow.
-        let value = |slot: &ResultSlot| match unsafe { &*slot.0.get() } {
-            Some(value) => value.clone_ref(py),
-            None => py.None(),
+        let value = |slot: &ResultSlot| {
+            // SAFETY: `is_done` observed `remaining == 0` with acquire ordering, so every slot
+            // write happened before this read and none can follow.
+            let stored = unsafe { &*slot.0.get() };
+            match stored {
+                Some(value) => value.clone_ref(py),
+                None => py.None(),
+            }
         };
         match self.collect {
             Collect::Nothing => Ok(py.None()),

@@ -5,7 +5,6 @@ mod registry;
 mod spawn;
 mod state;
 mod step;
-#[allow(clippy::module_inception)]
 mod task;
 
 pub(crate) use join::{Collect, JoinGroup, JoinHandle};

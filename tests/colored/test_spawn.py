@@ -116,7 +116,7 @@ def test_the_first_failure_is_raised_and_the_others_reported(unraisable):
     async def main():
         await tonio.spawn(fail('one'), fail('two'))
 
-    with pytest.raises(ValueError, match='one|two'):
+    with pytest.raises(ValueError, match=r'one|two'):
         tonio.run(main())
     assert len(unraisable) == 1
     assert str(unraisable[0].exc_value) in {'one', 'two'}

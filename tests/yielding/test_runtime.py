@@ -63,7 +63,9 @@ def test_run_rejects_non_coroutines(bad):
         tonio.run(bad)
 
 
-@pytest.mark.parametrize(('threads', 'error'), [(0, ValueError), (-2, ValueError), ('2', TypeError)])
+@pytest.mark.parametrize(
+    ('threads', 'error'), [(0, ValueError), (-2, ValueError), ('2', TypeError)]
+)
 def test_bad_thread_counts_raise(threads, error):
     with pytest.raises(error):
         tonio.runtime(threads=threads)
