@@ -101,19 +101,21 @@ impl JoinGroup {
             ));
         }
         let first_observation = !self.observed.swap(true, Ordering::AcqRel);
-        {
-            let failures = self
-                .failures
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if let Some(first) = failures.first() {
-                if first_observation {
-                    for other in &failures[1..] {
-                        other.clone_ref(py).write_unraisable(py, None);
-                    }
+        // Copied out so that no lock is held while Python code (the unraisable hook) runs.
+        let failures: Vec<PyErr> = self
+            .failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .map(|err| err.clone_ref(py))
+            .collect();
+        if let Some((first, others)) = failures.split_first() {
+            if first_observation {
+                for other in others {
+                    other.clone_ref(py).write_unraisable(py, None);
                 }
-                return Err(first.clone_ref(py));
             }
+            return Err(first.clone_ref(py));
         }
         let value = |slot: &ResultSlot| {
             // SAFETY: `is_done` observed `remaining == 0` with acquire ordering, so every slot

@@ -1,0 +1,112 @@
+"""Runs the benchmarks on this interpreter and prints tables of ratios against the peers.
+
+Every measurement runs in a fresh process (so one implementation's heap and GC state cannot
+skew another's); the median of the repeats is reported. Usage: ``python benches/run.py
+[--repeat N] [--only SUBSTRING]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import million  # noqa: E402
+
+OPTIONAL = {'uvloop': 'uvloop', 'trio': 'trio'}
+
+
+def interpreter_label():
+    free_threaded = (
+        bool(sysconfig.get_config_var('Py_GIL_DISABLED'))
+        and not getattr(sys, '_is_gil_enabled', lambda: True)()
+    )
+    return (
+        f'CPython {platform.python_version()}{"t (free-threaded)" if free_threaded else " (GIL)"}'
+    )
+
+
+def available(name):
+    for module, import_name in OPTIONAL.items():
+        if name.startswith(module) and importlib.util.find_spec(import_name) is None:
+            return False
+    return True
+
+
+def measure(name, repeat):
+    runs = []
+    for _ in range(repeat):
+        output = subprocess.run(
+            [sys.executable, str(HERE / 'million.py'), name],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        runs.append(json.loads(output))
+    median = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    median['total'] = statistics.median(run['create'] + run['execute'] for run in runs)
+    return median
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--repeat', type=int, default=3)
+    parser.add_argument('--only', default='')
+    args = parser.parse_args()
+
+    print(f'\n## One million coroutines: {interpreter_label()}, median of {args.repeat}\n')
+    results = {}
+    for name in million.IMPLEMENTATIONS:
+        if args.only not in name:
+            continue
+        if not available(name):
+            print(f'(skipped {name}: not installed for this interpreter)')
+            continue
+        results[name] = measure(name, args.repeat)
+
+    asyncio_total = results.get('asyncio (gather, done future)', {}).get('total')
+    floors = {'yield': 'floor (yield)', 'colored': 'floor (async def)'}
+    print(
+        '| implementation | create ms | execute ms | total ms | peak RSS MB | asyncio / this '
+        '| this / floor |'
+    )
+    print('|---|---|---|---|---|---|---|')
+    for name, result in results.items():
+        speedup = f'{asyncio_total / result["total"]:.2f}x' if asyncio_total else '-'
+        floor_name = (
+            floors['colored'] if 'colored' in name or 'async def' in name else floors['yield']
+        )
+        floor = results.get(floor_name, {}).get('total')
+        vs_floor = f'{result["total"] / floor:.2f}x' if floor else '-'
+        print(
+            f'| {name} | {result["create"]:.0f} | {result["execute"]:.0f} | '
+            f'{result["total"]:.0f} | {result["peak_mb"]:.0f} | {speedup} | {vs_floor} |'
+        )
+
+    targets = [
+        ('tonio yield, 1 thread', 'asyncio / this >= 6', lambda r: asyncio_total / r >= 6),
+        ('tonio colored, 1 thread', 'asyncio / this >= 4', lambda r: asyncio_total / r >= 4),
+        (
+            'tonio yield, 1 thread',
+            'this / floor (yield) <= 2',
+            lambda r: r / results['floor (yield)']['total'] <= 2,
+        ),
+    ]
+    print('\nTargets (one thread):')
+    for name, label, check in targets:
+        if name in results and asyncio_total and 'floor (yield)' in results:
+            verdict = 'met' if check(results[name]['total']) else 'MISSED'
+            print(f'- {name}: {label}: {verdict}')
+
+
+if __name__ == '__main__':
+    main()
