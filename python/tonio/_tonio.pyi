@@ -3,6 +3,19 @@
 from collections.abc import Generator
 from typing import Any, final
 
+__all__ = [
+    'CancelledError',
+    'Event',
+    'Runtime',
+    'Spawned',
+    'Spawner',
+    'Waiter',
+    'sleep',
+    'spawn',
+    'time',
+    'yield_now',
+]
+
 @final
 class Event:
     def __new__(cls) -> Event: ...
@@ -17,7 +30,7 @@ class Waiter:
     def __await__(self) -> Waiter: ...
     def __iter__(self) -> Waiter: ...
     def __next__(self) -> Any: ...
-    def send(self, value: Any, /) -> Any: ...
+    def send(self, value: Any) -> Any: ...
 
 @final
 class Spawned:
@@ -33,7 +46,7 @@ class Spawner:
 @final
 class Runtime:
     def __new__(cls, *, threads: int | None = None, context: bool = False) -> Runtime: ...
-    def run_until_complete(self, coroutine: Any, /) -> Any: ...
+    def run_until_complete(self, coroutine: Any) -> Any: ...
     def close(self) -> None: ...
     @property
     def threads(self) -> int: ...
