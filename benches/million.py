@@ -25,6 +25,22 @@ def _done(t0, t1, t2, results):
     return {'create': (t1 - t0) * 1e3, 'execute': (t2 - t1) * 1e3, 'peak_mb': peak_mb}
 
 
+def _drive_by_send(make):
+    """Creates N coroutines with ``make`` and drives each through its one suspension."""
+    t0 = time.perf_counter()
+    coros = [make() for _ in range(N)]
+    t1 = time.perf_counter()
+    for coro in coros:
+        coro.send(None)
+    results = []
+    for coro in coros:
+        try:
+            coro.send(None)
+        except StopIteration as stop:
+            results.append(stop.value)
+    return _done(t0, t1, time.perf_counter(), results)
+
+
 def floor_yield():
     """No scheduler: the same generators driven by a bare loop, two sends each."""
 
@@ -32,18 +48,7 @@ def floor_yield():
         yield
         return 3**2
 
-    t0 = time.perf_counter()
-    gens = [task() for _ in range(N)]
-    t1 = time.perf_counter()
-    for gen in gens:
-        gen.send(None)
-    results = []
-    for gen in gens:
-        try:
-            gen.send(None)
-        except StopIteration as stop:
-            results.append(stop.value)
-    return _done(t0, t1, time.perf_counter(), results)
+    return _drive_by_send(task)
 
 
 @types.coroutine
@@ -58,18 +63,7 @@ def floor_colored():
         await _suspend()
         return 3**2
 
-    t0 = time.perf_counter()
-    coros = [task() for _ in range(N)]
-    t1 = time.perf_counter()
-    for coro in coros:
-        coro.send(None)
-    results = []
-    for coro in coros:
-        try:
-            coro.send(None)
-        except StopIteration as stop:
-            results.append(stop.value)
-    return _done(t0, t1, time.perf_counter(), results)
+    return _drive_by_send(task)
 
 
 def _tonio_yield(threads):

@@ -4,7 +4,7 @@
 //! calling `send()`, no `StopIteration` object when the generator returns. Throwing has no C
 //! entry point, so it goes through the `throw` method and unwraps `StopIteration` by hand.
 
-use pyo3::exceptions::PyStopIteration;
+use pyo3::exceptions::{PyStopIteration, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::{ffi, intern};
 
@@ -23,6 +23,22 @@ pub(crate) enum Step<'py> {
 pub(crate) fn is_coroutine(obj: &Bound<'_, PyAny>) -> bool {
     // SAFETY: both checks only read the type pointer of a live object we hold a reference to.
     unsafe { ffi::PyGen_Check(obj.as_ptr()) != 0 || ffi::PyCoro_CheckExact(obj.as_ptr()) != 0 }
+}
+
+/// `Ok` if `obj` can be driven as a task; else a TypeError naming `what` took the wrong object.
+pub(crate) fn expect_coroutine(what: &str, obj: &Bound<'_, PyAny>) -> PyResult<()> {
+    if is_coroutine(obj) {
+        return Ok(());
+    }
+    let hint = if obj.is_callable() {
+        " (did you forget to call it?)"
+    } else {
+        ""
+    };
+    Err(PyTypeError::new_err(format!(
+        "{what} must be a generator or coroutine object, not {}{hint}",
+        obj.get_type().name()?
+    )))
 }
 
 /// Resumes `coro` with `value` (`Ok`: send, `Err`: throw the exception into it).

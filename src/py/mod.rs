@@ -8,4 +8,4 @@ mod context;
 mod coroutine;
 
 pub(crate) use context::{copy_current_context, ContextGuard};
-pub(crate) use coroutine::{is_coroutine, resume, Step};
+pub(crate) use coroutine::{expect_coroutine, is_coroutine, resume, Step};

@@ -11,14 +11,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError};
+use pyo3::exceptions::{PyOSError, PyRuntimeError};
 use pyo3::prelude::*;
 
 use super::config::Config;
 use super::current::current_runtime;
 use super::memory::release_free_memory;
 use super::shared::Shared;
-use crate::py::{copy_current_context, is_coroutine};
+use crate::py::{copy_current_context, expect_coroutine};
 use crate::reactor::SignalWakeup;
 use crate::scheduler::spawn_workers;
 use crate::task::{Collect, Completion, JoinGroup, Task};
@@ -194,17 +194,7 @@ impl Runtime {
                  coroutine instead)",
             ));
         }
-        if !is_coroutine(&coroutine) {
-            let hint = if coroutine.is_callable() {
-                " (did you forget to call it?)"
-            } else {
-                ""
-            };
-            return Err(PyTypeError::new_err(format!(
-                "run_until_complete() expects a generator or coroutine object, not {}{hint}",
-                coroutine.get_type().name()?
-            )));
-        }
+        expect_coroutine("run_until_complete() argument", &coroutine)?;
         if self.closed.load(Ordering::Acquire) {
             return Err(PyRuntimeError::new_err("this tonio runtime is closed"));
         }

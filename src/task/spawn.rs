@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 
-use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use super::join::{Collect, JoinGroup, JoinHandle};
 use super::task::{Completion, Task};
-use crate::py::{copy_current_context, is_coroutine};
+use crate::py::{copy_current_context, expect_coroutine};
 use crate::runtime::{current_runtime, Shared};
 
 /// Creates one task for `coroutine` and queues it.
@@ -46,18 +46,7 @@ fn calling_runtime(what: &str) -> PyResult<Arc<Shared>> {
 /// Checks every argument before any task is created, so a bad call spawns nothing.
 fn check_coroutines(what: &str, coros: &Bound<'_, PyTuple>) -> PyResult<()> {
     for (position, coro) in coros.iter().enumerate() {
-        if !is_coroutine(&coro) {
-            let hint = if coro.is_callable() {
-                " (did you forget to call it?)"
-            } else {
-                ""
-            };
-            return Err(PyTypeError::new_err(format!(
-                "{what} argument {} must be a generator or coroutine object, not {}{hint}",
-                position + 1,
-                coro.get_type().name()?
-            )));
-        }
+        expect_coroutine(&format!("{what} argument {}", position + 1), &coro)?;
     }
     Ok(())
 }

@@ -93,13 +93,10 @@ fn resume_value<'py>(
     start: RunStart,
 ) -> PyResult<Bound<'py, PyAny>> {
     let resume = std::mem::replace(&mut core.resume, Resume::Wait(WaitKind::YieldNow));
-    if start.outcome != Outcome::Set {
+    if let (Resume::Wait(kind), false) = (&resume, start.outcome == Outcome::Set) {
         // Woken by a timeout or a cancel: the event still lists this task; drop that entry.
-        if let Resume::Wait(WaitKind::Event(event)) = &resume {
+        if let Some(event) = kind.event() {
             event.deregister(task);
-        }
-        if let Resume::Wait(WaitKind::Join(group)) = &resume {
-            group.done_event().deregister(task);
         }
     }
     if start.cancelled {
@@ -253,12 +250,7 @@ fn suspend(task: &Arc<Task>, core: &mut TaskCore, kind: WaitKind, deadline: Dead
         }
     };
     // From here on the task may be running elsewhere: `core` must not be touched.
-    let event = match &kind {
-        WaitKind::Event(event) => Some(&**event),
-        WaitKind::Join(group) => Some(group.done_event()),
-        WaitKind::Sleep | WaitKind::YieldNow => None,
-    };
-    if let Some(event) = event {
+    if let Some(event) = kind.event() {
         if let Registered::AlreadySet = event.register(task, epoch) {
             task.wake(epoch, Outcome::Set);
             return;

@@ -38,6 +38,17 @@ pub(crate) enum WaitKind {
     Join(Arc<JoinGroup>),
 }
 
+impl WaitKind {
+    /// The event this wait registers the task with, if any.
+    pub(crate) fn event(&self) -> Option<&EventCore> {
+        match self {
+            WaitKind::Event(event) => Some(event),
+            WaitKind::Join(group) => Some(group.done_event()),
+            WaitKind::Sleep | WaitKind::YieldNow => None,
+        }
+    }
+}
+
 /// When a wait gives up, on the monotonic clock. `None`: never.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Deadline(pub(crate) Option<Instant>);
