@@ -77,14 +77,13 @@ def test_ctrl_c_from_outside_stops_a_real_program():
 
         def forever():
             try:
+                print('ready', flush=True)
                 yield tonio.Event().wait()
             finally:
                 print('cleaned up', flush=True)
 
         def main():
-            handle = tonio.spawn(forever())
-            print('ready', flush=True)
-            yield handle
+            yield tonio.spawn(forever())
 
         try:
             tonio.run(main())
