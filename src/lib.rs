@@ -6,11 +6,13 @@
 
 use pyo3::prelude::*;
 
+mod blocking;
 mod errors;
 mod py;
 mod reactor;
 mod runtime;
 mod scheduler;
+mod scope;
 mod task;
 mod time;
 mod wait;
@@ -23,10 +25,16 @@ fn _tonio(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<task::JoinHandle>()?;
     module.add_class::<task::Spawner>()?;
     module.add_class::<runtime::Runtime>()?;
+    module.add_class::<scope::Scope>()?;
     module.add("spawn", task::Spawner)?;
+    module.add_function(wrap_pyfunction!(blocking::spawn_blocking, module)?)?;
+    module.add_function(wrap_pyfunction!(blocking::map_blocking, module)?)?;
+    module.add_function(wrap_pyfunction!(blocking::block_on, module)?)?;
     module.add_function(wrap_pyfunction!(wait::sleep, module)?)?;
+    module.add_function(wrap_pyfunction!(wait::sleep_until, module)?)?;
     module.add_function(wrap_pyfunction!(wait::yield_now, module)?)?;
     module.add_function(wrap_pyfunction!(time::time, module)?)?;
+    module.add_function(wrap_pyfunction!(runtime::_runtime_stats, module)?)?;
     module.add("CancelledError", py.get_type::<errors::CancelledError>())?;
     Ok(())
 }

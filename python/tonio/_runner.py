@@ -25,14 +25,31 @@ def _close_open_runtimes() -> None:
             rt.close()
 
 
-def runtime(*, threads: int | None = None, context: bool = False) -> Runtime:
+def runtime(
+    *,
+    threads: int | None = None,
+    context: bool = False,
+    blocking_threadpool_size: int = 128,
+    blocking_threadpool_idle_ttl: float = 30,
+    virtual_clock: bool = False,
+) -> Runtime:
     """A reusable runtime: call ``run_until_complete(coro)`` as often as needed, then ``close()``
     (or use it as a context manager).
 
     ``threads``: worker threads running tasks (default: CPU count on free-threaded builds, 1 with
     a GIL). ``context``: run every task in a copy of its spawner's ``contextvars`` context.
+    ``blocking_threadpool_size``: most threads ``spawn_blocking`` may use (more calls queue).
+    ``blocking_threadpool_idle_ttl``: seconds an idle blocking thread waits before exiting.
+    ``virtual_clock``: for tests, time stands still while any task can run and jumps to the next
+    timer when every task waits, so sleeps and timeouts cost no real time.
     """
-    rt = Runtime(threads=threads, context=context)
+    rt = Runtime(
+        threads=threads,
+        context=context,
+        blocking_threadpool_size=blocking_threadpool_size,
+        blocking_threadpool_idle_ttl=blocking_threadpool_idle_ttl,
+        virtual_clock=virtual_clock,
+    )
     _open_runtimes.add(rt)
     return rt
 

@@ -1,6 +1,9 @@
-"""Time: the runtime clock and sleeping."""
+"""Time: the runtime clock, sleeping, timeouts and intervals."""
 
+from ._timing import interval as interval
+from ._timing import timeout as timeout
 from ._tonio import sleep as sleep
+from ._tonio import sleep_until as sleep_until
 from ._tonio import time as time
 
-__all__ = ['sleep', 'time']
+__all__ = ['interval', 'sleep', 'sleep_until', 'time', 'timeout']

@@ -8,11 +8,11 @@
 
 use std::io;
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::Duration;
 
 use mio::{Events, Poll, Token, Waker};
 
-use crate::time::Timers;
+use crate::runtime::Shared;
 
 pub(crate) const WAKER: Token = Token(0);
 pub(crate) const SIGNAL: Token = Token(1);
@@ -54,9 +54,21 @@ impl Reactor {
     }
 
     /// Fires due timers, then sleeps until the next deadline or event.
-    pub(crate) fn turn(&self, timers: &Timers) -> Turn {
-        let next = timers.fire_due(Instant::now());
-        let timeout = next.map(|at| at.saturating_duration_since(Instant::now()));
+    pub(crate) fn turn(&self, shared: &Shared) -> Turn {
+        let (clock, timers) = (shared.clock(), shared.timers());
+        let next = timers.fire_due(clock.now());
+        let timeout = match next {
+            Some(at) if clock.is_virtual() && shared.is_quiescent() => {
+                // Everyone waits: jump straight to the next deadline.
+                clock.advance_to(at);
+                timers.fire_due(clock.now());
+                Some(Duration::ZERO)
+            }
+            // Virtual time does not pass while we sleep: wait for a worker to park.
+            _ if clock.is_virtual() => None,
+            Some(at) => Some(at.saturating_duration_since(clock.now())),
+            None => None,
+        };
         let mut events = self
             .events
             .lock()
@@ -73,7 +85,7 @@ impl Reactor {
                 turn.signal = true;
             }
         }
-        timers.fire_due(Instant::now());
+        timers.fire_due(clock.now());
         turn
     }
 }

@@ -1,7 +1,14 @@
-//! Runtime options (`threads=`, `context=`) and their defaults.
+//! Runtime options and their defaults, checked once when a runtime is created.
 
-use pyo3::exceptions::PyValueError;
+use std::time::Duration;
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+
+/// Default cap on blocking-pool threads.
+const DEFAULT_BLOCKING_THREADS: i64 = 128;
+/// Default seconds an idle blocking thread waits for work before exiting.
+const DEFAULT_BLOCKING_IDLE_TTL: f64 = 30.0;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
@@ -9,27 +16,81 @@ pub(crate) struct Config {
     pub(crate) threads: usize,
     /// Run each task in a copy of its spawner's `contextvars` context.
     pub(crate) context: bool,
+    /// Cap on blocking-pool threads (`blocking_threadpool_size`).
+    pub(crate) blocking_threads: usize,
+    /// How long an idle blocking thread lingers (`blocking_threadpool_idle_ttl`).
+    pub(crate) blocking_idle_ttl: Duration,
+    /// Time advances only when every task waits, straight to the next timer (`virtual_clock`).
+    pub(crate) virtual_clock: bool,
+}
+
+/// The options as Python passed them.
+pub(crate) struct Options<'py> {
+    pub(crate) threads: Option<i64>,
+    pub(crate) context: bool,
+    pub(crate) blocking_threadpool_size: Option<i64>,
+    pub(crate) blocking_threadpool_idle_ttl: Option<Bound<'py, PyAny>>,
+    pub(crate) virtual_clock: bool,
+}
+
+fn in_range(name: &str, value: i64, max: i64) -> PyResult<usize> {
+    if value < 1 {
+        return Err(PyValueError::new_err(format!(
+            "{name} must be at least 1, got {value}"
+        )));
+    }
+    if value > max {
+        return Err(PyValueError::new_err(format!(
+            "{name} must be at most {max}, got {value}"
+        )));
+    }
+    Ok(value as usize)
 }
 
 impl Config {
-    pub(crate) fn new(py: Python<'_>, threads: Option<i64>, context: bool) -> PyResult<Self> {
-        let threads = match threads {
-            Some(threads) if threads < 1 => {
-                return Err(PyValueError::new_err(format!(
-                    "threads must be at least 1, got {threads}"
-                )))
-            }
-            Some(threads) if threads > 1024 => {
-                return Err(PyValueError::new_err(format!(
-                    "threads must be at most 1024, got {threads}"
-                )))
-            }
-            Some(threads) => threads as usize,
+    pub(crate) fn new(py: Python<'_>, options: Options<'_>) -> PyResult<Self> {
+        let threads = match options.threads {
+            Some(threads) => in_range("threads", threads, 1024)?,
             None if gil_enabled(py)? => 1,
             None => std::thread::available_parallelism().map_or(1, usize::from),
         };
-        Ok(Self { threads, context })
+        let blocking_threads = in_range(
+            "blocking_threadpool_size",
+            options
+                .blocking_threadpool_size
+                .unwrap_or(DEFAULT_BLOCKING_THREADS),
+            65_536,
+        )?;
+        let blocking_idle_ttl = match options.blocking_threadpool_idle_ttl {
+            None => Duration::from_secs_f64(DEFAULT_BLOCKING_IDLE_TTL),
+            Some(ttl) => idle_ttl(&ttl)?,
+        };
+        Ok(Self {
+            threads,
+            context: options.context,
+            blocking_threads,
+            blocking_idle_ttl,
+            virtual_clock: options.virtual_clock,
+        })
     }
+}
+
+fn idle_ttl(ttl: &Bound<'_, PyAny>) -> PyResult<Duration> {
+    let seconds: f64 = ttl.extract().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "blocking_threadpool_idle_ttl must be a number of seconds, not {}",
+            ttl.get_type()
+                .name()
+                .map_or_else(|_| "?".to_owned(), |name| name.to_string())
+        ))
+    })?;
+    if seconds.is_nan() || seconds <= 0.0 || seconds.is_infinite() {
+        return Err(PyValueError::new_err(format!(
+            "blocking_threadpool_idle_ttl must be a positive, finite number of seconds, got \
+             {seconds}"
+        )));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 /// Whether this interpreter runs with a GIL (always, before 3.13).

@@ -1,26 +1,31 @@
-//! Which runtime (and which worker of it) the current thread belongs to.
+//! What the current thread is doing for tonio: which runtime it works for (as a worker or as a
+//! blocking-pool thread), and which task it is running right now.
 //!
-//! Set by each worker thread for its whole life. `spawn()` uses it to find its runtime and to
-//! queue new tasks locally; `schedule` uses it to tell a worker (local queue) from any other thread
-//! (injector); `run_until_complete` uses it to refuse nesting.
+//! Set by each worker and blocking thread for its whole life. `spawn()` uses it to find its
+//! runtime and to queue new tasks locally; `schedule` uses it to tell a worker (local queue) from
+//! any other thread (injector); `run_until_complete` and `block_on` use it to refuse calls that
+//! would block a worker. The running task is what scopes and deadlines attach to.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use super::Shared;
+use crate::task::Task;
 
 struct Current {
     runtime: Option<Arc<Shared>>,
-    worker: usize,
+    /// `Some(index)` on a worker thread, `None` on a blocking-pool thread.
+    worker: Option<usize>,
 }
 
 thread_local! {
     static CURRENT: RefCell<Current> = const {
-        RefCell::new(Current { runtime: None, worker: 0 })
+        RefCell::new(Current { runtime: None, worker: None })
     };
+    static RUNNING_TASK: Cell<*const Task> = const { Cell::new(std::ptr::null()) };
 }
 
-pub(crate) fn enter_worker(runtime: Arc<Shared>, worker: usize) {
+fn enter(runtime: Arc<Shared>, worker: Option<usize>) {
     CURRENT.with(|current| {
         *current.borrow_mut() = Current {
             runtime: Some(runtime),
@@ -29,18 +34,28 @@ pub(crate) fn enter_worker(runtime: Arc<Shared>, worker: usize) {
     });
 }
 
-pub(crate) fn exit_worker() {
+pub(crate) fn enter_worker(runtime: Arc<Shared>, worker: usize) {
+    enter(runtime, Some(worker));
+}
+
+pub(crate) fn enter_blocking(runtime: Arc<Shared>) {
+    enter(runtime, None);
+}
+
+pub(crate) fn exit() {
     CURRENT.with(|current| current.borrow_mut().runtime = None);
 }
 
-/// The runtime whose worker this thread is, with the worker's index.
-pub(crate) fn current_runtime() -> Option<(Arc<Shared>, usize)> {
+/// The runtime this thread works for (as a worker or a blocking-pool thread).
+pub(crate) fn current_runtime() -> Option<Arc<Shared>> {
+    CURRENT.with(|current| current.borrow().runtime.clone())
+}
+
+/// Whether this thread is a worker of some runtime (blocking it would stall that runtime).
+pub(crate) fn on_worker() -> bool {
     CURRENT.with(|current| {
         let current = current.borrow();
-        current
-            .runtime
-            .as_ref()
-            .map(|runtime| (Arc::clone(runtime), current.worker))
+        current.runtime.is_some() && current.worker.is_some()
     })
 }
 
@@ -49,8 +64,44 @@ pub(crate) fn worker_index_on(runtime: &Shared) -> Option<usize> {
     CURRENT.with(|current| {
         let current = current.borrow();
         match &current.runtime {
-            Some(mine) if std::ptr::eq(Arc::as_ptr(mine), runtime) => Some(current.worker),
+            Some(mine) if std::ptr::eq(Arc::as_ptr(mine), runtime) => current.worker,
             _ => None,
         }
     })
+}
+
+/// Marks `task` as the one this thread runs until the guard drops.
+pub(crate) struct RunningTask<'a> {
+    _task: &'a Arc<Task>,
+    previous: *const Task,
+}
+
+impl<'a> RunningTask<'a> {
+    pub(crate) fn enter(task: &'a Arc<Task>) -> Self {
+        let previous = RUNNING_TASK.with(|running| running.replace(Arc::as_ptr(task)));
+        Self {
+            _task: task,
+            previous,
+        }
+    }
+}
+
+impl Drop for RunningTask<'_> {
+    fn drop(&mut self) {
+        RUNNING_TASK.with(|running| running.set(self.previous));
+    }
+}
+
+/// The task whose code is running on this thread, if any.
+pub(crate) fn running_task() -> Option<Arc<Task>> {
+    let task = RUNNING_TASK.with(Cell::get);
+    if task.is_null() {
+        return None;
+    }
+    // SAFETY: the pointer was set by a live `RunningTask` guard, which borrows an `Arc<Task>` for
+    // as long as it is installed, so the task is alive and its strong count is at least one.
+    unsafe {
+        Arc::increment_strong_count(task);
+        Some(Arc::from_raw(task))
+    }
 }

@@ -6,7 +6,9 @@ pub(crate) mod current;
 mod memory;
 mod runtime;
 mod shared;
+mod stats;
 
-pub(crate) use current::current_runtime;
+pub(crate) use current::{current_runtime, on_worker, running_task, RunningTask};
 pub(crate) use runtime::Runtime;
 pub(crate) use shared::Shared;
+pub(crate) use stats::_runtime_stats;

@@ -14,8 +14,8 @@ use std::thread::JoinHandle;
 use pyo3::exceptions::{PyOSError, PyRuntimeError};
 use pyo3::prelude::*;
 
-use super::config::Config;
-use super::current::current_runtime;
+use super::config::{Config, Options};
+use super::current::on_worker;
 use super::memory::release_free_memory;
 use super::shared::Shared;
 use crate::py::{copy_current_context, expect_coroutine};
@@ -85,7 +85,7 @@ impl Runtime {
                 if finished {
                     return false;
                 }
-                if shared.reactor().turn(shared.timers()).signal {
+                if shared.reactor().turn(shared).signal {
                     return true;
                 }
             });
@@ -145,6 +145,7 @@ impl Runtime {
                 let _ = worker.join();
             }
         });
+        self.shared.blocking().shutdown(py);
         // Whatever is left (only after an interrupted run) is dropped here, while attached, so
         // the coroutines are finalized by Python. This also breaks the task <-> runtime cycle.
         drop(self.shared.registry().drain());
@@ -156,16 +157,37 @@ impl Runtime {
 #[pymethods]
 impl Runtime {
     #[new]
-    #[pyo3(signature = (*, threads = None, context = false))]
-    fn new(py: Python<'_>, threads: Option<i64>, context: bool) -> PyResult<Self> {
-        if current_runtime().is_some() {
+    #[pyo3(signature = (
+        *,
+        threads = None,
+        context = false,
+        blocking_threadpool_size = None,
+        blocking_threadpool_idle_ttl = None,
+        virtual_clock = false,
+    ))]
+    fn new(
+        py: Python<'_>,
+        threads: Option<i64>,
+        context: bool,
+        blocking_threadpool_size: Option<i64>,
+        blocking_threadpool_idle_ttl: Option<Bound<'_, PyAny>>,
+        virtual_clock: bool,
+    ) -> PyResult<Self> {
+        if on_worker() {
             // Closing it from here would have a worker thread join itself.
             return Err(PyRuntimeError::new_err(
                 "cannot create a tonio runtime inside a running tonio task (yield or await the \
                  coroutine instead, or spawn() it)",
             ));
         }
-        let config = Config::new(py, threads, context)?;
+        let options = Options {
+            threads,
+            context,
+            blocking_threadpool_size,
+            blocking_threadpool_idle_ttl,
+            virtual_clock,
+        };
+        let config = Config::new(py, options)?;
         let shared = Arc::new(Shared::new(config).map_err(|err| {
             PyOSError::new_err(format!("tonio: cannot create the reactor: {err}"))
         })?);
@@ -188,7 +210,7 @@ impl Runtime {
         py: Python<'_>,
         coroutine: Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
-        if current_runtime().is_some() {
+        if on_worker() {
             return Err(PyRuntimeError::new_err(
                 "cannot start a runtime from inside a running tonio task (yield or await the \
                  coroutine instead)",

@@ -5,23 +5,26 @@
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Instant;
 
 use arc_swap::ArcSwapOption;
 
 use super::config::Config;
 use super::current::worker_index_on;
+use crate::blocking::BlockingPool;
 use crate::reactor::Reactor;
 use crate::scheduler::{Idle, RunQueues};
-use crate::task::{Epoch, JoinGroup, Task, TaskRegistry};
-use crate::time::{Armed, Timers};
+use crate::task::{JoinGroup, Task, TaskRegistry};
+use crate::time::{Armed, Clock, TimerTarget, Timers};
 
 pub(crate) struct Shared {
     pub(crate) config: Config,
     queues: RunQueues,
     idle: Idle,
+    clock: Clock,
     timers: Timers,
+    blocking: BlockingPool,
     registry: TaskRegistry,
     reactor: Reactor,
     /// The join group of the coroutine `run_until_complete` is waiting for.
@@ -34,7 +37,9 @@ impl Shared {
         Ok(Self {
             queues: RunQueues::new(config.threads),
             idle: Idle::new(config.threads),
+            clock: Clock::new(config.virtual_clock),
             timers: Timers::default(),
+            blocking: BlockingPool::new(config.blocking_threads, config.blocking_idle_ttl),
             registry: TaskRegistry::new(),
             reactor: Reactor::new()?,
             root: ArcSwapOption::empty(),
@@ -51,8 +56,16 @@ impl Shared {
         &self.idle
     }
 
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
     pub(crate) fn timers(&self) -> &Timers {
         &self.timers
+    }
+
+    pub(crate) fn blocking(&self) -> &BlockingPool {
+        &self.blocking
     }
 
     pub(crate) fn registry(&self) -> &TaskRegistry {
@@ -73,10 +86,18 @@ impl Shared {
         self.idle.notify_one();
     }
 
-    pub(crate) fn add_timer(&self, at: Instant, task: Weak<Task>, epoch: Epoch) {
-        if let Armed::Earlier = self.timers.insert(at, task, epoch) {
+    pub(crate) fn add_timer(&self, at: Instant, target: TimerTarget) {
+        if let Armed::Earlier = self.timers.insert(at, target) {
             self.reactor.wake();
         }
+    }
+
+    /// Nothing can happen until a timer fires: every worker is parked, no task is queued and no
+    /// blocking call is running. The virtual clock jumps only then.
+    pub(crate) fn is_quiescent(&self) -> bool {
+        self.idle.sleeping() == self.config.threads
+            && !self.queues.has_work()
+            && self.blocking.in_flight() == 0
     }
 
     pub(crate) fn set_root(&self, group: Option<Arc<JoinGroup>>) {

@@ -56,6 +56,12 @@ impl Idle {
         }
     }
 
+    /// How many workers are parked (or about to park).
+    pub(crate) fn sleeping(&self) -> usize {
+        fence(Ordering::SeqCst);
+        self.count.load(Ordering::Relaxed)
+    }
+
     /// Wakes every worker (shutdown).
     pub(crate) fn notify_all(&self) {
         {

@@ -45,10 +45,15 @@ fn worker_main(shared: Arc<Shared>, index: usize) {
             }
             py.detach(|| {
                 shared.idle().park(index, || {
+                    if shared.clock().is_virtual() {
+                        // Now counted as sleeping: let the reactor see whether everyone is, so
+                        // the virtual clock can jump.
+                        shared.reactor().wake();
+                    }
                     shared.queues().has_work() || shared.is_shutting_down()
                 })
             });
         }
     });
-    current::exit_worker();
+    current::exit();
 }

@@ -1,9 +1,14 @@
-//! Join groups: the results of the tasks one `spawn(...)` call created, and the handle to await them.
+//! Join groups: the results of the tasks one `spawn(...)` call created (or of the blocking calls
+//! one `spawn_blocking`/`map_blocking` queued), and the handle to await them.
 //!
 //! Each task of a group writes its result into its own slot, then decrements `remaining`; the task
 //! that brings it to zero sets the group's `done` event, which wakes whoever waits for the group.
 //! Slots are written once each, by distinct tasks, and read only after `remaining` reached zero
 //! (acquire), so no lock guards them.
+//!
+//! A waiter cancelled while it waits for a group of tasks cancels them and keeps waiting until they
+//! have unwound (structured, like trio's nurseries); a blocking call cannot be interrupted, so a
+//! waiter cancelled while it waits for one gives up at once and the call's result is dropped.
 //!
 //! Errors are never lost: the first failure (in completion order) is raised to the waiter; other
 //! failures, and any failure of a group nobody waited for, are reported through
@@ -11,14 +16,16 @@
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
+use super::Task;
 use crate::errors::CancelledError;
-use crate::wait::{Deadline, EventCore, WaitKind, Waiter};
+use crate::time::Timeout;
+use crate::wait::{EventCore, WaitKind, Waiter};
 
 /// What the waiter of a group gets back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +36,23 @@ pub(crate) enum Collect {
     List,
     /// Nothing (`spawn.without_results`); errors still propagate.
     Nothing,
+}
+
+/// What the group's results come from.
+enum Members {
+    /// Tasks, known once they are all created.
+    Tasks(OnceLock<Box<[Weak<Task>]>>),
+    /// Calls on the blocking pool.
+    Blocking,
+}
+
+/// What a waiter of the group does when it is cancelled.
+#[must_use]
+pub(crate) enum OnCancel {
+    /// The members were cancelled: keep waiting until they have unwound.
+    KeepWaiting,
+    /// Nothing to wait for: raise the CancelledError now.
+    GiveUp,
 }
 
 struct ResultSlot(UnsafeCell<Option<Py<PyAny>>>);
@@ -43,11 +67,22 @@ pub(crate) struct JoinGroup {
     failures: Mutex<Vec<PyErr>>,
     observed: AtomicBool,
     collect: Collect,
+    members: Members,
     done: EventCore,
 }
 
 impl JoinGroup {
+    /// A group for `size` tasks; call `set_members` once they exist.
     pub(crate) fn new(size: usize, collect: Collect) -> Arc<Self> {
+        Self::with_members(size, collect, Members::Tasks(OnceLock::new()))
+    }
+
+    /// A group for `size` calls on the blocking pool.
+    pub(crate) fn blocking(size: usize, collect: Collect) -> Arc<Self> {
+        Self::with_members(size, collect, Members::Blocking)
+    }
+
+    fn with_members(size: usize, collect: Collect, members: Members) -> Arc<Self> {
         let slots = if collect == Collect::Nothing { 0 } else { size };
         Arc::new(Self {
             slots: (0..slots)
@@ -57,8 +92,38 @@ impl JoinGroup {
             failures: Mutex::new(Vec::new()),
             observed: AtomicBool::new(false),
             collect,
+            members,
             done: EventCore::default(),
         })
+    }
+
+    /// Records the group's tasks (so a cancelled waiter can cancel them).
+    pub(crate) fn set_members(&self, tasks: Box<[Weak<Task>]>) {
+        if let Members::Tasks(members) = &self.members {
+            let _ = members.set(tasks);
+        }
+    }
+
+    /// Called when a waiter of the unfinished group is cancelled.
+    pub(crate) fn cancel_members(&self) -> OnCancel {
+        match &self.members {
+            Members::Tasks(members) => {
+                for task in members
+                    .get()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Weak::upgrade)
+                {
+                    task.cancel();
+                }
+                OnCancel::KeepWaiting
+            }
+            Members::Blocking => {
+                // The waiter gave up on these calls: their results (and errors) are dropped.
+                self.observed.store(true, Ordering::Release);
+                OnCancel::GiveUp
+            }
+        }
     }
 
     pub(crate) fn done_event(&self) -> &EventCore {
@@ -179,7 +244,7 @@ impl JoinHandle {
 #[pymethods]
 impl JoinHandle {
     fn __await__(&self) -> Waiter {
-        Waiter::new(WaitKind::Join(Arc::clone(&self.group)), Deadline::NEVER)
+        Waiter::new(WaitKind::Join(Arc::clone(&self.group)), Timeout::Never)
     }
 
     /// True once every task of this spawn has finished.

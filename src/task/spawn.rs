@@ -3,7 +3,7 @@
 //! Exposed to Python as the `spawn` object, callable, with `spawn.without_results(...)` and
 //! `spawn.without_tracking(...)` as methods, as TonIO users write it.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -15,32 +15,31 @@ use crate::py::{copy_current_context, expect_coroutine};
 use crate::runtime::{current_runtime, Shared};
 
 /// Creates one task for `coroutine` and queues it.
-fn spawn_task(
+pub(crate) fn spawn_task(
     py: Python<'_>,
     runtime: &Arc<Shared>,
     coroutine: Bound<'_, PyAny>,
     completion: Completion,
-) -> PyResult<()> {
+) -> PyResult<Weak<Task>> {
     let context = if runtime.config.context {
         Some(copy_current_context(py)?)
     } else {
         None
     };
     let task = Task::new(Arc::clone(runtime), coroutine.unbind(), context, completion);
+    let weak = Arc::downgrade(&task);
     runtime.schedule(task);
-    Ok(())
+    Ok(weak)
 }
 
 /// The runtime of the calling task, or the error for calling from anywhere else.
 fn calling_runtime(what: &str) -> PyResult<Arc<Shared>> {
-    current_runtime()
-        .map(|(runtime, _)| runtime)
-        .ok_or_else(|| {
-            PyRuntimeError::new_err(format!(
-                "{what} must be called from a task running on a tonio runtime (start one with \
+    current_runtime().ok_or_else(|| {
+        PyRuntimeError::new_err(format!(
+            "{what} must be called from a task running on a tonio runtime (start one with \
                  tonio.run(), @tonio.main or tonio.runtime())"
-            ))
-        })
+        ))
+    })
 }
 
 /// Checks every argument before any task is created, so a bad call spawns nothing.
@@ -60,13 +59,15 @@ fn spawn_group(
     let runtime = calling_runtime(what)?;
     check_coroutines(what, coros)?;
     let group = JoinGroup::new(coros.len(), collect);
+    let mut members = Vec::with_capacity(coros.len());
     for (index, coro) in coros.iter().enumerate() {
         let completion = Completion::Join {
             group: Arc::clone(&group),
             index,
         };
-        spawn_task(py, &runtime, coro, completion)?;
+        members.push(spawn_task(py, &runtime, coro, completion)?);
     }
+    group.set_members(members.into_boxed_slice());
     Ok(JoinHandle::new(group))
 }
 

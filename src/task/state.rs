@@ -8,6 +8,8 @@
 //!  bits 0-1  lifecycle: SCHEDULED | RUNNING | SUSPENDED | DONE
 //!  bit  2    CANCEL: a cancellation waits to be delivered at the next suspension point
 //!  bits 3-4  the outcome that woke the task (meaningful in SCHEDULED after a suspension)
+//!  bit  5    DOOMED: the task itself was cancelled (not just a scope inside it); never cleared,
+//!            so no scope of the task absorbs that cancellation
 //!  bits 8-63 epoch: bumped at every suspension
 //! ```
 //!
@@ -33,6 +35,7 @@ const DONE: u64 = 3;
 const CANCEL: u64 = 1 << 2;
 const OUTCOME_SHIFT: u32 = 3;
 const OUTCOME: u64 = 0b11 << OUTCOME_SHIFT;
+const DOOMED: u64 = 1 << 5;
 const EPOCH_SHIFT: u32 = 8;
 
 /// Why a suspended task was woken.
@@ -131,7 +134,7 @@ impl TaskState {
                 return Suspend::Cancelled;
             }
             let epoch = (bits >> EPOCH_SHIFT) + 1;
-            let next = (epoch << EPOCH_SHIFT) | SUSPENDED;
+            let next = (epoch << EPOCH_SHIFT) | SUSPENDED | (bits & DOOMED);
             match self
                 .0
                 .compare_exchange_weak(bits, next, Ordering::AcqRel, Ordering::Acquire)
@@ -160,8 +163,12 @@ impl TaskState {
         }
     }
 
-    pub(crate) fn cancel(&self) -> Cancel {
-        let previous = self.0.fetch_or(CANCEL, Ordering::AcqRel);
+    /// Requests cancellation of the task itself: `doomed` marks it as one no scope of the task may
+    /// absorb (the task was cancelled from outside); a scope cancelling the code inside it passes
+    /// false.
+    pub(crate) fn cancel(&self, doomed: bool) -> Cancel {
+        let bits = if doomed { CANCEL | DOOMED } else { CANCEL };
+        let previous = self.0.fetch_or(bits, Ordering::AcqRel);
         match previous & LIFECYCLE {
             DONE => Cancel::Finished,
             SUSPENDED => match self.wake(previous >> EPOCH_SHIFT, Outcome::Cancelled) {
@@ -176,6 +183,17 @@ impl TaskState {
     pub(crate) fn take_cancel(&self) -> bool {
         self.0.load(Ordering::Acquire) & CANCEL != 0
             && self.0.fetch_and(!CANCEL, Ordering::AcqRel) & CANCEL != 0
+    }
+
+    /// Whether the task was cancelled from outside (see DOOMED).
+    pub(crate) fn is_doomed(&self) -> bool {
+        self.0.load(Ordering::Acquire) & DOOMED != 0
+    }
+
+    /// Whether the task is still suspended in suspension `epoch` (a timer for it is live).
+    pub(crate) fn is_suspended_at(&self, epoch: Epoch) -> bool {
+        let bits = self.0.load(Ordering::Acquire);
+        bits & LIFECYCLE == SUSPENDED && bits >> EPOCH_SHIFT == epoch
     }
 
     pub(crate) fn reschedule(&self) {
@@ -228,9 +246,27 @@ mod tests {
     }
 
     #[test]
+    fn doomed_survives_suspensions_and_a_scope_cancel_does_not_doom() {
+        let state = running();
+        assert_eq!(state.cancel(false), Cancel::Recorded);
+        assert!(!state.is_doomed());
+        assert_eq!(state.suspend(), Suspend::Cancelled);
+        assert_eq!(state.cancel(true), Cancel::Recorded);
+        assert_eq!(state.suspend(), Suspend::Cancelled);
+        let Suspend::Suspended(epoch) = state.suspend() else {
+            panic!("the cancel was delivered once")
+        };
+        assert!(state.is_doomed());
+        assert!(state.is_suspended_at(epoch));
+        assert_eq!(state.wake(epoch, Outcome::Set), Wake::Woken);
+        assert!(!state.is_suspended_at(epoch));
+        assert!(state.is_doomed());
+    }
+
+    #[test]
     fn cancel_while_running_is_delivered_at_the_next_suspension() {
         let state = running();
-        assert_eq!(state.cancel(), Cancel::Recorded);
+        assert_eq!(state.cancel(true), Cancel::Recorded);
         assert_eq!(state.suspend(), Suspend::Cancelled);
         // Delivered once: the next suspension proceeds normally.
         assert!(matches!(state.suspend(), Suspend::Suspended(_)));
@@ -242,7 +278,7 @@ mod tests {
         let Suspend::Suspended(epoch) = state.suspend() else {
             panic!()
         };
-        assert_eq!(state.cancel(), Cancel::Woken);
+        assert_eq!(state.cancel(true), Cancel::Woken);
         assert_eq!(state.wake(epoch, Outcome::Set), Wake::Stale);
         let start = state.begin_run();
         assert_eq!(start.outcome, Outcome::Cancelled);
@@ -256,7 +292,7 @@ mod tests {
             panic!()
         };
         assert_eq!(state.wake(epoch, Outcome::Set), Wake::Woken);
-        assert_eq!(state.cancel(), Cancel::Recorded);
+        assert_eq!(state.cancel(true), Cancel::Recorded);
         let start = state.begin_run();
         assert_eq!(start.outcome, Outcome::Set);
         assert!(
@@ -269,7 +305,7 @@ mod tests {
     fn cancel_after_finish_reports_finished() {
         let state = running();
         state.finish();
-        assert_eq!(state.cancel(), Cancel::Finished);
+        assert_eq!(state.cancel(true), Cancel::Finished);
     }
 
     #[test]
@@ -285,7 +321,7 @@ mod tests {
                     let state = Arc::clone(&state);
                     std::thread::spawn(move || {
                         let woken = if i == 3 {
-                            state.cancel() == Cancel::Woken
+                            state.cancel(true) == Cancel::Woken
                         } else {
                             state.wake(epoch, Outcome::Set) == Wake::Woken
                         };

@@ -20,6 +20,12 @@
 //! Order matters when suspending: the wait is stored in the task's core, the task's context is
 //! exited, and only then is the task published as SUSPENDED and registered where it can be woken;
 //! from that moment another worker may run it, so this one must not touch the core again.
+//!
+//! Cancellation is delivered as a `CancelledError` thrown at the suspension point, with one
+//! exception: a task waiting for children it is responsible for (the tasks of a `spawn(...)` it
+//! awaits, or of a scope it owns) first cancels them and keeps waiting until they have unwound,
+//! then receives its `CancelledError` (`deferred_cancel`). So no child outlives the task that
+//! waits for it.
 
 use std::sync::Arc;
 
@@ -27,12 +33,15 @@ use pyo3::exceptions::{PyRecursionError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyBool;
 
-use super::join::{JoinGroup, JoinHandle};
+use super::join::{JoinGroup, JoinHandle, OnCancel};
 use super::state::{Outcome, RunStart, Suspend};
 use super::task::{Completion, Resume, Task, TaskCore};
 use crate::errors::CancelledError;
 use crate::py::{self, ContextGuard, Step};
-use crate::wait::{Deadline, Registered, WaitKind, Waiter};
+use crate::runtime::RunningTask;
+use crate::scope::{CancelReason, ScopeCore};
+use crate::time::{Deadline, Timeout, TimerTarget};
+use crate::wait::{Registered, WaitKind, Waiter};
 
 /// How deep `yield subgenerator()` may nest inside one task.
 const MAX_STACK_DEPTH: usize = 10_000;
@@ -53,14 +62,26 @@ enum Dispatch<'py> {
     Reschedule,
 }
 
+/// How a task comes out of a suspension.
+enum Resumed<'py> {
+    /// Resume the coroutine with this value or exception.
+    Value(PyResult<Bound<'py, PyAny>>),
+    /// Go back to waiting on this (its children are still unwinding, or the wake was early).
+    KeepWaiting(WaitKind),
+}
+
 /// Runs `task` until it suspends, yields to the scheduler, or finishes.
 pub(crate) fn run_task(py: Python<'_>, task: Arc<Task>) {
     let start = task.state().begin_run();
     // SAFETY: `begin_run` moved the task to RUNNING on this worker: we own its core until we
     // publish it as suspended, rescheduled or done below.
     let core = unsafe { task.core() };
-    let mut value = resume_value(py, &task, core, start);
+    let mut value = match resume_value(py, &task, core, start) {
+        Resumed::Value(value) => value,
+        Resumed::KeepWaiting(kind) => return suspend(&task, core, kind, Deadline::NEVER),
+    };
     let next = {
+        let _running = RunningTask::enter(&task);
         let _context = match &core.context {
             Some(context) => match ContextGuard::enter(context.bind(py).clone()) {
                 Ok(guard) => Some(guard),
@@ -85,30 +106,84 @@ pub(crate) fn run_task(py: Python<'_>, task: Arc<Task>) {
     }
 }
 
+fn cancelled_error() -> PyErr {
+    CancelledError::new_err("task was cancelled")
+}
+
 /// The value (or exception) the task resumes with, from what it was waiting for and why it woke.
 fn resume_value<'py>(
     py: Python<'py>,
     task: &Arc<Task>,
     core: &mut TaskCore,
     start: RunStart,
-) -> PyResult<Bound<'py, PyAny>> {
+) -> Resumed<'py> {
     let resume = std::mem::replace(&mut core.resume, Resume::Wait(WaitKind::YieldNow));
-    if let (Resume::Wait(kind), false) = (&resume, start.outcome == Outcome::Set) {
-        // Woken by a timeout or a cancel: the event still lists this task; drop that entry.
-        if let Some(event) = kind.event() {
-            event.deregister(task);
+    if let Resume::Wait(kind) = &resume {
+        if start.outcome != Outcome::Set {
+            // Woken by a timeout or a cancel: the event still lists this task; drop that entry.
+            if let Some(event) = kind.event() {
+                event.deregister(task);
+            }
+        }
+        if std::mem::take(&mut core.timer_armed) && start.outcome != Outcome::TimedOut {
+            task.runtime().timers().note_stale();
         }
     }
-    if start.cancelled {
-        return Err(CancelledError::new_err("task was cancelled"));
+    if start.cancelled || core.deferred_cancel {
+        if let Resume::Wait(kind) = &resume {
+            if waits_through_cancel(task, kind) {
+                core.deferred_cancel = true;
+                return Resumed::KeepWaiting(kind.clone());
+            }
+        }
+        core.deferred_cancel = false;
+        if let Resume::Wait(WaitKind::Scope(scope)) = &resume {
+            // The children have unwound. If some failed, that is what the owner must see (the
+            // scope's exit does not absorb it); else it gets its CancelledError.
+            if let Err(failures) = scope.outcome(py) {
+                return Resumed::Value(Err(failures));
+            }
+        }
+        return Resumed::Value(Err(cancelled_error()));
     }
-    match resume {
+    Resumed::Value(match resume {
         Resume::Throw(err) => Err(err),
         Resume::Wait(WaitKind::Event(_)) => Ok(PyBool::new(py, start.outcome == Outcome::Set)
             .to_owned()
             .into_any()),
+        Resume::Wait(kind @ WaitKind::Join(_)) | Resume::Wait(kind @ WaitKind::Scope(_))
+            if !joined(&kind) =>
+        {
+            // Woken before the group finished (a scope that was spawned into again): wait on.
+            return Resumed::KeepWaiting(kind);
+        }
         Resume::Wait(WaitKind::Join(group)) => group.outcome(py).map(|value| value.into_bound(py)),
+        Resume::Wait(WaitKind::Scope(scope)) => scope.outcome(py).map(|value| value.into_bound(py)),
         Resume::Wait(WaitKind::Sleep | WaitKind::YieldNow) => Ok(py.None().into_bound(py)),
+    })
+}
+
+/// Whether a join-like wait has finished.
+fn joined(kind: &WaitKind) -> bool {
+    match kind {
+        WaitKind::Join(group) => group.is_done(),
+        WaitKind::Scope(scope) => scope.is_done(),
+        _ => true,
+    }
+}
+
+/// Called when `task`, waiting on `kind`, is cancelled: cancels the children it waits for, and
+/// says whether it must keep waiting for them to unwind before it receives its CancelledError.
+fn waits_through_cancel(task: &Arc<Task>, kind: &WaitKind) -> bool {
+    match kind {
+        WaitKind::Join(group) if !group.is_done() => {
+            matches!(group.cancel_members(), OnCancel::KeepWaiting)
+        }
+        WaitKind::Scope(scope) if !scope.is_done() && scope.is_owner(task) => {
+            let _ = scope.cancel(CancelReason::Failure);
+            true
+        }
+        _ => false,
     }
 }
 
@@ -159,7 +234,7 @@ fn dispatch<'py>(
     }
     if let Ok(waiter) = yielded.cast::<Waiter>() {
         return match waiter.get().take() {
-            Ok((kind, deadline)) => wait_on(py, task, kind, deadline),
+            Ok((kind, timeout)) => wait_on(py, task, kind, timeout),
             Err(err) => Dispatch::Continue(Err(err)),
         };
     }
@@ -183,22 +258,33 @@ fn wait_on<'py>(
     py: Python<'py>,
     task: &Arc<Task>,
     kind: WaitKind,
-    deadline: Deadline,
+    timeout: Timeout,
 ) -> Dispatch<'py> {
+    let clock = task.runtime().clock();
+    let deadline = timeout.deadline(clock);
     match kind {
         WaitKind::YieldNow => Dispatch::Reschedule,
-        WaitKind::Sleep if deadline.has_passed() => Dispatch::Reschedule,
+        WaitKind::Sleep if deadline.has_passed(clock) => Dispatch::Reschedule,
         WaitKind::Sleep => Dispatch::Suspend(kind, deadline),
         WaitKind::Event(ref event) => {
             if event.is_set() {
                 resolved(task, Ok(PyBool::new(py, true).to_owned().into_any()))
-            } else if deadline.has_passed() {
+            } else if deadline.has_passed(clock) {
                 resolved(task, Ok(PyBool::new(py, false).to_owned().into_any()))
             } else {
                 Dispatch::Suspend(kind, deadline)
             }
         }
         WaitKind::Join(group) => join(py, task, &group),
+        WaitKind::Scope(scope) => join_scope(py, task, scope),
+    }
+}
+
+fn join_scope<'py>(py: Python<'py>, task: &Arc<Task>, scope: Arc<ScopeCore>) -> Dispatch<'py> {
+    if scope.is_done() {
+        resolved(task, scope.outcome(py).map(|value| value.into_bound(py)))
+    } else {
+        Dispatch::Suspend(WaitKind::Scope(scope), Deadline::NEVER)
     }
 }
 
@@ -213,7 +299,7 @@ fn join<'py>(py: Python<'py>, task: &Arc<Task>, group: &Arc<JoinGroup>) -> Dispa
 /// A wait that completed without suspending still counts as a suspension point for cancellation.
 fn resolved<'py>(task: &Arc<Task>, value: PyResult<Bound<'py, PyAny>>) -> Dispatch<'py> {
     if task.state().take_cancel() {
-        return Dispatch::Continue(Err(CancelledError::new_err("task was cancelled")));
+        return Dispatch::Continue(Err(cancelled_error()));
     }
     Dispatch::Continue(value)
 }
@@ -239,14 +325,21 @@ fn bad_yield(yielded: &Bound<'_, PyAny>) -> PyErr {
 
 fn suspend(task: &Arc<Task>, core: &mut TaskCore, kind: WaitKind, deadline: Deadline) {
     core.resume = Resume::Wait(kind.clone());
-    let epoch = match task.state().suspend() {
-        Suspend::Suspended(epoch) => epoch,
-        Suspend::Cancelled => {
-            // A cancel arrived while the task ran: deliver it at this suspension point.
-            core.resume = Resume::Throw(CancelledError::new_err("task was cancelled"));
-            task.state().reschedule();
-            task.runtime().schedule(Arc::clone(task));
-            return;
+    core.timer_armed = deadline.0.is_some();
+    let epoch = loop {
+        match task.state().suspend() {
+            Suspend::Suspended(epoch) => break epoch,
+            // A cancel arrived while the task ran, and it waits for children: cancel them, then
+            // wait for them (the request is consumed, so the next attempt suspends).
+            Suspend::Cancelled if waits_through_cancel(task, &kind) => core.deferred_cancel = true,
+            Suspend::Cancelled => {
+                // Deliver it at this suspension point.
+                core.timer_armed = false;
+                core.resume = Resume::Throw(cancelled_error());
+                task.state().reschedule();
+                task.runtime().schedule(Arc::clone(task));
+                return;
+            }
         }
     };
     // From here on the task may be running elsewhere: `core` must not be touched.
@@ -257,7 +350,11 @@ fn suspend(task: &Arc<Task>, core: &mut TaskCore, kind: WaitKind, deadline: Dead
         }
     }
     if let Some(at) = deadline.0 {
-        task.runtime().add_timer(at, Arc::downgrade(task), epoch);
+        let target = TimerTarget::Wake {
+            task: Arc::downgrade(task),
+            epoch,
+        };
+        task.runtime().add_timer(at, target);
     }
 }
 
@@ -270,6 +367,8 @@ fn finish(
 ) {
     task.state().finish();
     core.context = None;
+    // SAFETY: this worker runs the task; its code has finished, so no scope can be entered again.
+    unsafe { task.scopes() }.clear();
     let completion = std::mem::replace(&mut core.completion, Completion::Detached);
     match completion {
         Completion::Join { group, index } => {
@@ -277,6 +376,7 @@ fn finish(
                 task.runtime().group_finished(&group);
             }
         }
+        Completion::Scope { scope, slot } => scope.child_finished(py, slot, result),
         Completion::Detached => {
             match result {
                 // Being cancelled is how a task is told to stop, not a failure to report.

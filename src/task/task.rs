@@ -6,7 +6,10 @@
 //! ones). `TaskState` decides which of these may touch it.
 //!
 //! `TaskCore` (the mutable part) is touched only by the worker that moved the task to RUNNING, or,
-//! before the task is first queued, by the thread creating it. Every hand-off between threads goes
+//! before the task is first queued, by the thread creating it. `scopes` (the cancel scopes the
+//! task's code is inside, innermost last) follows the same rule but sits in its own cell, because
+//! it is changed by Python code the task runs (`with scope():`) while the step function holds the
+//! core. Every hand-off between threads goes
 //! through the state word or a queue, both of which order memory (release on hand-off, acquire on
 //! take-over), so the core is never accessed concurrently.
 
@@ -20,12 +23,18 @@ use super::join::JoinGroup;
 use super::registry::Slot;
 use super::state::{Cancel, Epoch, Outcome, TaskState, Wake};
 use crate::runtime::Shared;
+use crate::scope::{ChildSlot, ScopeCore};
 use crate::wait::WaitKind;
 
 /// Where a task's result goes when it finishes.
 pub(crate) enum Completion {
     /// Into slot `index` of a join group.
     Join { group: Arc<JoinGroup>, index: usize },
+    /// Into the scope it was spawned in (`scope.spawn`).
+    Scope {
+        scope: Arc<ScopeCore>,
+        slot: ChildSlot,
+    },
     /// Nowhere (`spawn.without_tracking`): a failure is reported, since nobody will see it.
     Detached,
 }
@@ -46,12 +55,18 @@ pub(crate) struct TaskCore {
     pub(crate) context: Option<Py<PyAny>>,
     pub(crate) completion: Completion,
     pub(crate) slot: Option<Slot>,
+    /// The current suspension has a timer in the heap (which goes stale if something else wakes it).
+    pub(crate) timer_armed: bool,
+    /// A cancellation arrived while the task waited for children it owns; it is delivered once they
+    /// have all finished (see `step::resume_value`).
+    pub(crate) deferred_cancel: bool,
 }
 
 pub(crate) struct Task {
     state: TaskState,
     runtime: Arc<Shared>,
     core: UnsafeCell<TaskCore>,
+    scopes: UnsafeCell<Vec<Arc<ScopeCore>>>,
 }
 
 // SAFETY: `core` is only accessed by the one thread that owns the task according to `state` (see
@@ -79,7 +94,10 @@ impl Task {
                 context,
                 completion,
                 slot: None,
+                timer_armed: false,
+                deferred_cancel: false,
             }),
+            scopes: UnsafeCell::new(Vec::new()),
         });
         let slot = task.runtime.registry().insert(Arc::clone(&task));
         // SAFETY: the task has not been queued yet, so this thread is its only user.
@@ -106,6 +124,17 @@ impl Task {
         unsafe { &mut *self.core.get() }
     }
 
+    /// The cancel scopes the task's code is inside, innermost last.
+    ///
+    /// # Safety
+    /// Only the thread running the task may call this (its code is what enters and exits scopes),
+    /// and it must not keep the reference across running Python code.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn scopes(&self) -> &mut Vec<Arc<ScopeCore>> {
+        // SAFETY: exclusivity is the caller's contract (see above).
+        unsafe { &mut *self.scopes.get() }
+    }
+
     /// Wakes the task from suspension `epoch`; a no-op if something else woke it first.
     pub(crate) fn wake(self: &Arc<Self>, epoch: Epoch, outcome: Outcome) {
         if self.state.wake(epoch, outcome) == Wake::Woken {
@@ -113,10 +142,20 @@ impl Task {
         }
     }
 
-    /// Requests cancellation: a `CancelledError` is thrown at the task's current suspension point,
-    /// or at its next one if it is running or queued.
+    /// Cancels the task: a `CancelledError` is thrown at its current suspension point, or at its
+    /// next one if it is running or queued, and no scope inside the task absorbs it.
     pub(crate) fn cancel(self: &Arc<Self>) {
-        if self.state.cancel() == Cancel::Woken {
+        self.request_cancel(true);
+    }
+
+    /// Cancels the code inside one of the task's own scopes: the `CancelledError` is the same, but
+    /// that scope absorbs it when it reaches the scope's exit.
+    pub(crate) fn cancel_within_scope(self: &Arc<Self>) {
+        self.request_cancel(false);
+    }
+
+    fn request_cancel(self: &Arc<Self>, doomed: bool) {
+        if self.state.cancel(doomed) == Cancel::Woken {
             self.runtime.schedule(Arc::clone(self));
         }
     }

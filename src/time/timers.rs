@@ -1,9 +1,14 @@
-//! The timer heap: deadlines of suspended tasks, fired by the reactor thread.
+//! The timer heap: deadlines of suspended tasks and of scopes, fired by the reactor thread.
 //!
-//! Workers insert (O(log n) under one mutex); the reactor pops what is due and wakes those tasks
-//! with `Outcome::TimedOut`. An entry holds a *weak* reference and the suspension epoch: if the
-//! task was woken otherwise (its event was set, it was cancelled) the entry is stale and firing it
-//! does nothing, and it never keeps a finished task's coroutine alive.
+//! Workers insert (O(log n) under one mutex); the reactor pops what is due. A task's entry holds a
+//! *weak* reference and the suspension epoch: if the task was woken otherwise (its event was set,
+//! it was cancelled) the entry is stale and firing it does nothing, and it never keeps a finished
+//! task's coroutine alive. A scope's entry cancels the scope, unless it was exited first.
+//!
+//! Stale entries would otherwise stay until their deadline (a million cancelled hour-long sleeps
+//! would pin a million task allocations for an hour). Whoever makes an entry stale says so with
+//! `note_stale`; once more than half the heap is stale it is rebuilt without the dead entries, in
+//! O(n), which amortizes to O(1) per stale entry.
 //!
 //! `armed` is the deadline the reactor currently sleeps until. An insert that is earlier must wake
 //! the reactor so it can re-arm; later inserts need no syscall. Both are read and written under
@@ -11,17 +16,56 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
+use crate::scope::ScopeCore;
 use crate::task::{Epoch, Outcome, Task};
+
+/// Below this many stale entries the heap is never rebuilt (it would not pay off).
+const MIN_STALE_FOR_COMPACTION: usize = 1024;
+
+/// What a timer does when its deadline passes.
+pub(crate) enum TimerTarget {
+    /// Wake the task from suspension `epoch` with `Outcome::TimedOut`.
+    Wake { task: Weak<Task>, epoch: Epoch },
+    /// Cancel everything in the scope (its deadline passed).
+    Cancel(Weak<ScopeCore>),
+}
+
+impl TimerTarget {
+    fn is_live(&self) -> bool {
+        match self {
+            TimerTarget::Wake { task, epoch } => task
+                .upgrade()
+                .is_some_and(|task| task.state().is_suspended_at(*epoch)),
+            TimerTarget::Cancel(scope) => {
+                scope.upgrade().is_some_and(|scope| scope.awaits_deadline())
+            }
+        }
+    }
+
+    fn fire(self) {
+        match self {
+            TimerTarget::Wake { task, epoch } => {
+                if let Some(task) = task.upgrade() {
+                    task.wake(epoch, Outcome::TimedOut);
+                }
+            }
+            TimerTarget::Cancel(scope) => {
+                if let Some(scope) = scope.upgrade() {
+                    scope.deadline_passed();
+                }
+            }
+        }
+    }
+}
 
 struct TimerEntry {
     at: Instant,
     /// Insertion order: equal deadlines fire first-in, first-out.
     seq: u64,
-    task: Weak<Task>,
-    epoch: Epoch,
+    target: TimerTarget,
 }
 
 impl PartialEq for TimerEntry {
@@ -45,6 +89,8 @@ impl Ord for TimerEntry {
 struct TimersSynced {
     heap: BinaryHeap<Reverse<TimerEntry>>,
     next_seq: u64,
+    /// Entries known to have become useless since the last compaction (an upper bound).
+    stale: usize,
     /// The deadline the reactor sleeps until; `None` while it sleeps without one.
     armed: Option<Instant>,
 }
@@ -68,16 +114,11 @@ impl Timers {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(crate) fn insert(&self, at: Instant, task: Weak<Task>, epoch: Epoch) -> Armed {
+    pub(crate) fn insert(&self, at: Instant, target: TimerTarget) -> Armed {
         let mut synced = self.synced();
         let seq = synced.next_seq;
         synced.next_seq += 1;
-        synced.heap.push(Reverse(TimerEntry {
-            at,
-            seq,
-            task,
-            epoch,
-        }));
+        synced.heap.push(Reverse(TimerEntry { at, seq, target }));
         if synced.armed.is_some_and(|armed| armed <= at) {
             return Armed::Unchanged;
         }
@@ -85,33 +126,48 @@ impl Timers {
         Armed::Earlier
     }
 
-    /// Wakes every task whose deadline is due and arms the next deadline, which it returns.
+    /// Records that one entry will do nothing when it fires; rebuilds the heap when most are so.
+    pub(crate) fn note_stale(&self) {
+        let mut synced = self.synced();
+        synced.stale += 1;
+        if synced.stale >= MIN_STALE_FOR_COMPACTION && synced.stale * 2 > synced.heap.len() {
+            synced.heap.retain(|Reverse(entry)| entry.target.is_live());
+            synced.stale = 0;
+        }
+    }
+
+    /// Fires every timer due at `now`; returns the next deadline, which the reactor arms.
     pub(crate) fn fire_due(&self, now: Instant) -> Option<Instant> {
-        let mut due: Vec<(Arc<Task>, Epoch)> = Vec::new();
+        let mut due: Vec<TimerTarget> = Vec::new();
         let next = {
             let mut synced = self.synced();
-            while let Some(Reverse(entry)) = synced.heap.peek() {
-                if entry.at > now {
-                    break;
-                }
-                let Some(Reverse(entry)) = synced.heap.pop() else {
-                    break;
-                };
-                if let Some(task) = entry.task.upgrade() {
-                    due.push((task, entry.epoch));
+            while synced
+                .heap
+                .peek()
+                .is_some_and(|Reverse(entry)| entry.at <= now)
+            {
+                if let Some(Reverse(entry)) = synced.heap.pop() {
+                    due.push(entry.target);
                 }
             }
             let next = synced.heap.peek().map(|Reverse(entry)| entry.at);
             synced.armed = next;
             next
         };
-        for (task, epoch) in due {
-            task.wake(epoch, Outcome::TimedOut);
+        for target in due {
+            target.fire();
         }
         next
     }
 
+    /// Entries in the heap, stale ones included.
+    pub(crate) fn len(&self) -> usize {
+        self.synced().heap.len()
+    }
+
     pub(crate) fn clear(&self) {
-        self.synced().heap.clear();
+        let mut synced = self.synced();
+        synced.heap.clear();
+        synced.stale = 0;
     }
 }

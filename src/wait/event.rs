@@ -15,12 +15,24 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use pyo3::prelude::*;
 use smallvec::SmallVec;
 
-use super::waiter::{Deadline, WaitKind, Waiter};
+use super::waiter::{WaitKind, Waiter};
 use crate::task::{Epoch, Outcome, Task};
+use crate::time::Timeout;
 
-struct Registration {
-    task: Arc<Task>,
-    epoch: Epoch,
+enum Registration {
+    /// A task suspended under `epoch`.
+    Task { task: Arc<Task>, epoch: Epoch },
+    /// A plain thread blocked in `wait_blocking` (`block_on`).
+    Thread(std::thread::Thread),
+}
+
+impl Registration {
+    fn wake(self) {
+        match self {
+            Registration::Task { task, epoch } => task.wake(epoch, Outcome::Set),
+            Registration::Thread(thread) => thread.unpark(),
+        }
+    }
 }
 
 /// Result of registering a suspended task with an event.
@@ -61,7 +73,7 @@ impl EventCore {
             std::mem::take(&mut *waiters)
         };
         for registration in woken {
-            registration.task.wake(registration.epoch, Outcome::Set);
+            registration.wake();
         }
         true
     }
@@ -77,18 +89,36 @@ impl EventCore {
         if self.flag.load(Ordering::Acquire) {
             return Registered::AlreadySet;
         }
-        waiters.push(Registration {
+        waiters.push(Registration::Task {
             task: Arc::clone(task),
             epoch,
         });
         Registered::Waiting
     }
 
+    /// Blocks the calling thread (which must not be a worker, nor attached to Python) until the
+    /// flag is set.
+    pub(crate) fn wait_blocking(&self) {
+        {
+            let mut waiters = self.waiters();
+            if self.flag.load(Ordering::Acquire) {
+                return;
+            }
+            waiters.push(Registration::Thread(std::thread::current()));
+        }
+        // `park` may wake spuriously; the flag is the truth.
+        while !self.is_set() {
+            std::thread::park();
+        }
+    }
+
     /// Drops a registration that something else (a timeout, a cancel) has made stale, so events
     /// that are never set do not accumulate dead waiters.
     pub(crate) fn deregister(&self, task: &Arc<Task>) {
-        self.waiters()
-            .retain(|registration| !Arc::ptr_eq(&registration.task, task));
+        self.waiters().retain(|registration| match registration {
+            Registration::Task { task: waiting, .. } => !Arc::ptr_eq(waiting, task),
+            Registration::Thread(_) => true,
+        });
     }
 }
 
@@ -127,10 +157,10 @@ impl Event {
     /// `timeout` seconds pass first.
     #[pyo3(signature = (timeout = None))]
     fn wait(&self, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Waiter> {
-        let deadline = Deadline::after(timeout, "timeout")?;
+        let timeout = Timeout::after(timeout, "timeout")?;
         Ok(Waiter::new(
             WaitKind::Event(Arc::clone(&self.core)),
-            deadline,
+            timeout,
         ))
     }
 

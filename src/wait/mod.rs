@@ -4,4 +4,4 @@ mod event;
 mod waiter;
 
 pub(crate) use event::{Event, EventCore, Registered};
-pub(crate) use waiter::{sleep, yield_now, Deadline, WaitKind, Waiter};
+pub(crate) use waiter::{sleep, sleep_until, yield_now, WaitKind, Waiter};

@@ -12,14 +12,14 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyFloat, PyInt};
 
 use super::EventCore;
+use crate::scope::ScopeCore;
 use crate::task::JoinGroup;
+use crate::time::Timeout;
 
 const FRESH: u8 = 0;
 const TAKEN: u8 = 1;
@@ -34,8 +34,10 @@ pub(crate) enum WaitKind {
     Sleep,
     /// Resumes with None after every other runnable task had a turn.
     YieldNow,
-    /// Resumes with the results of spawned tasks (or raises their error).
+    /// Resumes with the results of spawned tasks or blocking calls (or raises their error).
     Join(Arc<JoinGroup>),
+    /// Resumes with None once every task of the scope finished (or raises their failures).
+    Scope(Arc<ScopeCore>),
 }
 
 impl WaitKind {
@@ -44,80 +46,36 @@ impl WaitKind {
         match self {
             WaitKind::Event(event) => Some(event),
             WaitKind::Join(group) => Some(group.done_event()),
+            WaitKind::Scope(scope) => Some(scope.done_event()),
             WaitKind::Sleep | WaitKind::YieldNow => None,
         }
     }
-}
-
-/// When a wait gives up, on the monotonic clock. `None`: never.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Deadline(pub(crate) Option<Instant>);
-
-impl Deadline {
-    pub(crate) const NEVER: Deadline = Deadline(None);
-
-    /// Parses a user-supplied number of seconds (`what` names the argument in error messages).
-    /// None and infinity mean never; negative values mean now.
-    pub(crate) fn after(seconds: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Self> {
-        let Some(seconds) = seconds.filter(|value| !value.is_none()) else {
-            return Ok(Self::NEVER);
-        };
-        Ok(Self(duration_from_seconds(seconds, what)?.map(|delay| {
-            let now = Instant::now();
-            now.checked_add(delay)
-                .unwrap_or(now + Duration::from_secs(86_400 * 365 * 100))
-        })))
-    }
-
-    pub(crate) fn has_passed(&self) -> bool {
-        self.0.is_some_and(|at| at <= Instant::now())
-    }
-}
-
-/// Seconds as a Duration; `None` for infinity. Negative values are clamped to zero.
-fn duration_from_seconds(seconds: &Bound<'_, PyAny>, what: &str) -> PyResult<Option<Duration>> {
-    if !(seconds.is_instance_of::<PyFloat>() || seconds.is_instance_of::<PyInt>()) {
-        return Err(PyTypeError::new_err(format!(
-            "{what} must be a number of seconds, not {}",
-            seconds.get_type().name()?
-        )));
-    }
-    let value: f64 = seconds.extract()?;
-    if value.is_nan() {
-        return Err(PyValueError::new_err(format!("{what} must not be NaN")));
-    }
-    if value.is_infinite() && value > 0.0 {
-        return Ok(None);
-    }
-    Ok(Some(
-        Duration::try_from_secs_f64(value.max(0.0)).unwrap_or(Duration::MAX),
-    ))
 }
 
 /// A single-use suspension point: yield it (generator style) or await it (`async def` style).
 #[pyclass(frozen, module = "tonio._tonio")]
 pub(crate) struct Waiter {
     kind: WaitKind,
-    deadline: Deadline,
+    timeout: Timeout,
     state: AtomicU8,
 }
 
 impl Waiter {
-    pub(crate) fn new(kind: WaitKind, deadline: Deadline) -> Self {
+    pub(crate) fn new(kind: WaitKind, timeout: Timeout) -> Self {
         Self {
             kind,
-            deadline,
+            timeout,
             state: AtomicU8::new(FRESH),
         }
     }
 
     /// Hands the wait to the scheduler. Fails if this Waiter was already yielded once.
-    pub(crate) fn take(&self) -> PyResult<(WaitKind, Deadline)> {
+    pub(crate) fn take(&self) -> PyResult<(WaitKind, Timeout)> {
         match self
             .state
             .compare_exchange(FRESH, TAKEN, Ordering::AcqRel, Ordering::Acquire)
         {
-            Ok(_) => Ok((self.kind.clone(), self.deadline)),
+            Ok(_) => Ok((self.kind.clone(), self.timeout)),
             Err(_) => Err(PyRuntimeError::new_err(
                 "this Waiter was already yielded or awaited; a Waiter can be waited on only once \
                  (call wait() again for a new one)",
@@ -180,6 +138,7 @@ impl Waiter {
             WaitKind::Sleep => "<tonio.Waiter sleep>",
             WaitKind::YieldNow => "<tonio.Waiter yield_now>",
             WaitKind::Join(_) => "<tonio.Waiter spawned tasks>",
+            WaitKind::Scope(_) => "<tonio.Waiter scope>",
         }
     }
 }
@@ -192,12 +151,19 @@ pub(crate) fn sleep(seconds: &Bound<'_, PyAny>) -> PyResult<Waiter> {
             "sleep delay must be a number of seconds, not None",
         ));
     }
-    let deadline = Deadline::after(Some(seconds), "sleep delay")?;
-    Ok(Waiter::new(WaitKind::Sleep, deadline))
+    let timeout = Timeout::after(Some(seconds), "sleep delay")?;
+    Ok(Waiter::new(WaitKind::Sleep, timeout))
+}
+
+/// `sleep_until(when)`: a Waiter that resumes once the runtime clock reaches `when` seconds.
+#[pyfunction]
+pub(crate) fn sleep_until(when: &Bound<'_, PyAny>) -> PyResult<Waiter> {
+    let timeout = Timeout::at(when, "sleep_until time")?;
+    Ok(Waiter::new(WaitKind::Sleep, timeout))
 }
 
 /// `yield_now()`: a Waiter that lets every other runnable task run once before resuming.
 #[pyfunction]
 pub(crate) fn yield_now() -> Waiter {
-    Waiter::new(WaitKind::YieldNow, Deadline::NEVER)
+    Waiter::new(WaitKind::YieldNow, Timeout::Never)
 }

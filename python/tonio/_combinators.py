@@ -1,0 +1,146 @@
+"""Combinators over spawn and scopes: ``map``, ``select`` and ``as_completed``.
+
+Each is written once for both syntaxes: a ``types.coroutine`` generator can be yielded by a
+generator task (the scheduler runs it inline) and awaited by ``async def`` code, and a coroutine
+argument of either kind is waited for with ``yield coro``, which the scheduler runs inline too.
+"""
+
+from __future__ import annotations
+
+import collections
+import types
+from collections.abc import Callable, Generator, Iterable, Iterator
+from typing import Any
+
+from ._scope import Scope
+from ._tonio import Event, Spawned, Waiter, spawn
+from .exceptions import CancelledError
+
+
+@types.coroutine
+def _wait_for(awaitable: Any) -> Generator[Any, Any, Any]:
+    return (yield awaitable)
+
+
+def as_coroutine(obj: Any, what: str) -> Any:
+    """A coroutine for ``obj``: coroutines and generators as they are, Waiters and spawn results
+    wrapped in one that waits for them."""
+    if isinstance(obj, (Waiter, Spawned)):
+        return _wait_for(obj)
+    if isinstance(obj, types.GeneratorType) or isinstance(obj, types.CoroutineType):
+        return obj
+    raise TypeError(
+        f'{what} must be a coroutine, a generator, a Waiter or a spawn() result, '
+        f'not {type(obj).__name__}'
+    )
+
+
+@types.coroutine
+def _as_list(handle: Spawned) -> Generator[Any, Any, list[Any]]:
+    return [(yield handle)]
+
+
+def map(fn: Callable[[Any], Any], iterable: Iterable[Any]) -> Any:  # noqa: A001
+    """Spawns ``fn(item)`` for every item now; yield/await the result for the list of results
+    in order (the first failure is raised)."""
+    if not callable(fn):
+        raise TypeError(f'map() first argument must be callable, not {type(fn).__name__}')
+    coros = [fn(item) for item in iterable]
+    handle = spawn(*coros)
+    return _as_list(handle) if len(coros) == 1 else handle
+
+
+@types.coroutine
+def _race(coro: Any, scope: Scope, won: list[Any]) -> Generator[Any, Any, None]:
+    value = yield coro
+    if scope.cancel():
+        won.append(value)
+
+
+@types.coroutine
+def select(*coros: Any) -> Generator[Any, Any, Any]:
+    """Runs the coroutines concurrently; the first to finish gives its result, the others are
+    cancelled (and have unwound when this returns). A failure raises instead."""
+    if not coros:
+        raise TypeError('select() needs at least one coroutine')
+    racers = [as_coroutine(coro, f'select() argument {index + 1}') for index, coro in enumerate(coros)]
+    won: list[Any] = []
+    scope = Scope()
+    with scope:
+        for racer in racers:
+            scope.spawn(_race(racer, scope, won))
+        # Cancelled by the winner: the scope's exit absorbs that and we go on below.
+        yield scope()
+    if not won:
+        # Every racer was cancelled from elsewhere.
+        raise CancelledError('every coroutine passed to select() was cancelled')
+    return won[0]
+
+
+class as_completed:  # noqa: N801 - used like a function
+    """Results in completion order.
+
+    Generator syntax: ``for waiter in as_completed(*coros): value = yield waiter``.
+    ``async def`` syntax: ``async for value in as_completed(*coros):``. A coroutine that failed
+    raises its exception at its turn. Breaking out of the loop cancels the ones still running
+    (call ``close()`` to do so after an early ``break`` out of ``async for``).
+    """
+
+    def __init__(self, *coros: Any) -> None:
+        coros = tuple(
+            as_coroutine(coro, f'as_completed() argument {index + 1}')
+            for index, coro in enumerate(coros)
+        )
+        self._finished: collections.deque[tuple[bool, Any]] = collections.deque()
+        self._ready = Event()
+        self._left = len(coros)
+        self._scope = Scope()
+        for coro in coros:
+            self._scope.spawn(self._track(coro))
+
+    @types.coroutine
+    def _track(self, coro: Any) -> Generator[Any, Any, None]:
+        try:
+            value = yield coro
+        except BaseException as error:
+            self._finished.append((False, error))
+            self._ready.set()
+            if isinstance(error, CancelledError):
+                raise
+        else:
+            self._finished.append((True, value))
+            self._ready.set()
+
+    @types.coroutine
+    def _next(self) -> Generator[Any, Any, Any]:
+        while not self._finished:
+            self._ready.clear()
+            if self._finished:
+                break
+            yield self._ready.wait()
+        ok, value = self._finished.popleft()
+        if ok:
+            return value
+        raise value
+
+    def close(self) -> None:
+        """Cancels the coroutines still running."""
+        self._scope.cancel()
+
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            while self._left:
+                self._left -= 1
+                yield self._next()
+        finally:
+            if self._left:
+                self.close()
+
+    def __aiter__(self) -> as_completed:
+        return self
+
+    def __anext__(self) -> Any:
+        if not self._left:
+            raise StopAsyncIteration
+        self._left -= 1
+        return self._next()

@@ -1,0 +1,46 @@
+"""Scopes for both syntaxes: ``scope``, ``move_on_after`` and ``fail_after``.
+
+The Rust ``Scope`` does the work; this subclass only adds ``async with``, whose exit (unlike a
+plain ``with``) can wait for the scope's tasks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._tonio import Scope as _CoreScope
+
+
+class Scope(_CoreScope):
+    """Tasks spawned with ``spawn`` belong to the scope; ``cancel()`` (or the deadline) cancels
+    them and the code inside the ``with`` block.
+
+    Generator syntax: ``with scope() as s: ...`` then ``yield s()`` (inside or after the block)
+    waits for the tasks. ``async def`` syntax: ``async with scope() as s:`` waits on exit.
+    """
+
+    async def __aenter__(self) -> Scope:
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: Any, exc: Any, traceback: Any) -> bool:
+        absorbed = self._leave(exc)
+        await self()
+        if absorbed:
+            self._raise_if_timed_out()
+        return absorbed
+
+
+def scope(timeout: float | None = None) -> Scope:
+    """A scope; with ``timeout`` (seconds), everything in it is cancelled when it passes
+    (``s.timed_out`` tells afterwards)."""
+    return Scope(timeout)
+
+
+def move_on_after(seconds: float) -> Scope:
+    """``with move_on_after(s):`` cancels the block after ``s`` seconds and carries on after it."""
+    return Scope(seconds)
+
+
+def fail_after(seconds: float) -> Scope:
+    """``with fail_after(s):`` cancels the block after ``s`` seconds and raises TimeoutError."""
+    return Scope(seconds, fail_on_timeout=True)

@@ -1,0 +1,125 @@
+//! `spawn_blocking`, `map_blocking` and `block_on`: crossing between tasks and plain threads.
+
+use std::sync::Arc;
+
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+use super::pool::Job;
+use crate::py::{copy_current_context, expect_coroutine};
+use crate::runtime::{current_runtime, on_worker, Shared};
+use crate::task::{Collect, Completion, JoinGroup, JoinHandle, Task};
+
+fn calling_runtime(what: &str) -> PyResult<Arc<Shared>> {
+    current_runtime().ok_or_else(|| {
+        PyRuntimeError::new_err(format!(
+            "{what} must be called on a tonio runtime (from a task, or from a blocking call it \
+             made)"
+        ))
+    })
+}
+
+fn expect_callable(what: &str, function: &Bound<'_, PyAny>) -> PyResult<()> {
+    if function.is_callable() {
+        return Ok(());
+    }
+    Err(PyTypeError::new_err(format!(
+        "{what} must be callable, not {}",
+        function.get_type().name()?
+    )))
+}
+
+fn submit(runtime: &Arc<Shared>, job: Job) -> PyResult<()> {
+    runtime
+        .blocking()
+        .submit(runtime, job)
+        .map_err(|err| PyOSError::new_err(format!("tonio: cannot start a blocking thread: {err}")))
+}
+
+/// `spawn_blocking(function, *args, **kwargs)`: runs `function` on the blocking pool now; yield
+/// or await the result for its return value (or its exception).
+#[pyfunction]
+#[pyo3(signature = (function, *args, **kwargs))]
+pub(crate) fn spawn_blocking(
+    function: Bound<'_, PyAny>,
+    args: Bound<'_, PyTuple>,
+    kwargs: Option<Bound<'_, PyDict>>,
+) -> PyResult<JoinHandle> {
+    let runtime = calling_runtime("spawn_blocking()")?;
+    expect_callable("spawn_blocking() first argument", &function)?;
+    let group = JoinGroup::blocking(1, Collect::Single);
+    let job = Job {
+        function: function.unbind(),
+        args: args.unbind(),
+        kwargs: kwargs.map(Bound::unbind),
+        group: Arc::clone(&group),
+        index: 0,
+    };
+    submit(&runtime, job)?;
+    Ok(JoinHandle::new(group))
+}
+
+/// `map_blocking(function, iterable)`: one blocking call per item, all queued now; yield or
+/// await the result for the list of return values in order.
+#[pyfunction]
+pub(crate) fn map_blocking(
+    py: Python<'_>,
+    function: Bound<'_, PyAny>,
+    iterable: Bound<'_, PyAny>,
+) -> PyResult<JoinHandle> {
+    let runtime = calling_runtime("map_blocking()")?;
+    expect_callable("map_blocking() first argument", &function)?;
+    let items: Vec<Bound<'_, PyAny>> = iterable.try_iter()?.collect::<PyResult<_>>()?;
+    let group = JoinGroup::blocking(items.len(), Collect::List);
+    for (index, item) in items.into_iter().enumerate() {
+        let job = Job {
+            function: function.clone().unbind(),
+            args: PyTuple::new(py, [item])?.unbind(),
+            kwargs: None,
+            group: Arc::clone(&group),
+            index,
+        };
+        submit(&runtime, job)?;
+    }
+    Ok(JoinHandle::new(group))
+}
+
+/// `block_on(coro)`: runs `coro` as a task of the runtime this thread belongs to (a blocking
+/// call's thread) and blocks until it finishes; returns its result or raises its exception.
+#[pyfunction]
+pub(crate) fn block_on(py: Python<'_>, coroutine: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    if on_worker() {
+        return Err(PyRuntimeError::new_err(
+            "block_on() cannot be called from a task: it would block a worker thread (yield or \
+             await the coroutine instead, or call block_on from a spawn_blocking function)",
+        ));
+    }
+    let runtime = calling_runtime("block_on()")?;
+    expect_coroutine("block_on() argument", &coroutine)?;
+    let context = if runtime.config.context {
+        Some(copy_current_context(py)?)
+    } else {
+        None
+    };
+    let group = JoinGroup::new(1, Collect::Single);
+    let completion = Completion::Join {
+        group: Arc::clone(&group),
+        index: 0,
+    };
+    let task = Task::new(
+        Arc::clone(&runtime),
+        coroutine.unbind(),
+        context,
+        completion,
+    );
+    group.set_members(Box::new([Arc::downgrade(&task)]));
+    runtime.schedule(task);
+    // While this pool thread waits for tasks, it is not "busy" for the virtual clock, which must
+    // be free to jump for those tasks' timers.
+    let pool = runtime.blocking();
+    pool.job_done();
+    py.detach(|| group.done_event().wait_blocking());
+    pool.job_resumed();
+    group.outcome(py)
+}

@@ -1,0 +1,8 @@
+//! Blocking work: the thread pool, and the calls that use it or block on the runtime
+//! (`spawn_blocking`, `map_blocking`, `block_on`).
+
+mod calls;
+mod pool;
+
+pub(crate) use calls::{block_on, map_blocking, spawn_blocking};
+pub(crate) use pool::BlockingPool;

@@ -1,0 +1,213 @@
+//! The blocking pool: threads that run plain (blocking) Python functions off the workers.
+//!
+//! Threads start on demand, up to `blocking_threadpool_size`; a job that finds every thread busy
+//! at the cap waits in the queue (never fails). A thread idle for `blocking_threadpool_idle_ttl`
+//! exits. Each job attaches to the interpreter only while it runs, so an idle pool costs nothing
+//! on a GIL build. A job's result goes into its join group, which wakes whoever yielded/awaited
+//! it; if that waiter was cancelled meanwhile, the result is dropped there and the thread simply
+//! takes the next job.
+//!
+//! `PoolSynced` (queue, thread and idle counts) lives under one mutex with a condvar; jobs are
+//! handed over through the queue, never directly, so a thread that times out while a job is
+//! being queued cannot lose it: it re-checks the queue under the lock before exiting.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+use crate::runtime::{current, Shared};
+use crate::task::JoinGroup;
+
+/// One call to run: `function(*args, **kwargs)`, its result stored at `index` of `group`.
+pub(crate) struct Job {
+    pub(crate) function: Py<PyAny>,
+    pub(crate) args: Py<PyTuple>,
+    pub(crate) kwargs: Option<Py<PyDict>>,
+    pub(crate) group: Arc<JoinGroup>,
+    pub(crate) index: usize,
+}
+
+impl Job {
+    fn run(self, py: Python<'_>) {
+        let result = self
+            .function
+            .bind(py)
+            .call(
+                self.args.bind(py),
+                self.kwargs.as_ref().map(|kwargs| kwargs.bind(py)),
+            )
+            .map(Bound::unbind);
+        // The group wakes the waiter; the job (and its Python objects) is dropped right after,
+        // still attached.
+        let _ = self.group.complete(self.index, result);
+    }
+}
+
+#[derive(Default)]
+struct PoolSynced {
+    queue: VecDeque<Job>,
+    threads: usize,
+    idle: usize,
+    shutdown: bool,
+    handles: Vec<JoinHandle<()>>,
+}
+
+/// Counts of the pool's threads and jobs (for `tonio._tonio._runtime_stats` and tests).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PoolStats {
+    pub(crate) threads: usize,
+    pub(crate) idle: usize,
+    pub(crate) queued: usize,
+    pub(crate) in_flight: usize,
+}
+
+pub(crate) struct BlockingPool {
+    synced: Mutex<PoolSynced>,
+    work: Condvar,
+    max_threads: usize,
+    idle_ttl: Duration,
+    /// Jobs submitted and not finished yet (queued or running).
+    in_flight: AtomicUsize,
+}
+
+impl BlockingPool {
+    pub(crate) fn new(max_threads: usize, idle_ttl: Duration) -> Self {
+        Self {
+            synced: Mutex::new(PoolSynced::default()),
+            work: Condvar::new(),
+            max_threads,
+            idle_ttl,
+            in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    fn synced(&self) -> MutexGuard<'_, PoolSynced> {
+        self.synced
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn stats(&self) -> PoolStats {
+        let synced = self.synced();
+        PoolStats {
+            threads: synced.threads,
+            idle: synced.idle,
+            queued: synced.queue.len(),
+            in_flight: self.in_flight(),
+        }
+    }
+
+    /// Queues `job`, starting a thread for it if every thread is busy and the cap allows.
+    pub(crate) fn submit(&self, runtime: &Arc<Shared>, job: Job) -> std::io::Result<()> {
+        let mut synced = self.synced();
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        synced.queue.push_back(job);
+        if synced.idle >= synced.queue.len() {
+            self.work.notify_one();
+            return Ok(());
+        }
+        if synced.threads >= self.max_threads {
+            // At the cap: the job waits for the next free thread.
+            return Ok(());
+        }
+        synced.threads += 1;
+        synced.handles.retain(|handle| !handle.is_finished());
+        let runtime = Arc::clone(runtime);
+        let spawned = std::thread::Builder::new()
+            .name("tonio-blocking".to_owned())
+            .spawn(move || thread_main(runtime));
+        match spawned {
+            Ok(handle) => {
+                synced.handles.push(handle);
+                Ok(())
+            }
+            Err(err) => {
+                synced.threads -= 1;
+                if synced.threads > 0 {
+                    // Another thread will get to the job.
+                    return Ok(());
+                }
+                if let Some(job) = synced.queue.pop_back() {
+                    self.in_flight.fetch_sub(1, Ordering::AcqRel);
+                    drop(synced);
+                    Python::attach(|_| drop(job));
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// The next job for a pool thread, or None when the thread should exit (idle past the TTL,
+    /// or shutdown).
+    fn next_job(&self) -> Option<Job> {
+        let mut synced = self.synced();
+        loop {
+            if let Some(job) = synced.queue.pop_front() {
+                return Some(job);
+            }
+            if synced.shutdown {
+                synced.threads -= 1;
+                return None;
+            }
+            synced.idle += 1;
+            let (guard, waited) = self
+                .work
+                .wait_timeout(synced, self.idle_ttl)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            synced = guard;
+            synced.idle -= 1;
+            if waited.timed_out() && synced.queue.is_empty() {
+                synced.threads -= 1;
+                return None;
+            }
+        }
+    }
+
+    pub(crate) fn job_done(&self) {
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Undoes `job_done` for a job that paused (in `block_on`) and runs again.
+    pub(crate) fn job_resumed(&self) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Stops the pool: queued jobs are dropped, running ones finish, and every thread is joined.
+    pub(crate) fn shutdown(&self, py: Python<'_>) {
+        let (queued, handles) = {
+            let mut synced = self.synced();
+            synced.shutdown = true;
+            let queued: Vec<Job> = synced.queue.drain(..).collect();
+            (queued, std::mem::take(&mut synced.handles))
+        };
+        self.in_flight.fetch_sub(queued.len(), Ordering::AcqRel);
+        drop(queued);
+        self.work.notify_all();
+        py.detach(|| {
+            for handle in handles {
+                let _ = handle.join();
+            }
+        });
+    }
+}
+
+/// A pool thread. It holds its runtime until it exits; `shutdown` (run when the runtime closes)
+/// stops and joins every thread, which breaks that cycle.
+fn thread_main(runtime: Arc<Shared>) {
+    current::enter_blocking(Arc::clone(&runtime));
+    let pool = runtime.blocking();
+    while let Some(job) = pool.next_job() {
+        Python::attach(|py| job.run(py));
+        pool.job_done();
+    }
+    current::exit();
+}

@@ -1,0 +1,91 @@
+//! Deadlines: how user-given seconds become points on the runtime clock.
+//!
+//! A `Timeout` is what a Waiter or a scope was created with; it becomes a `Deadline` (an instant on
+//! the runtime clock) only when the scheduler takes the wait or the scope is entered, using the
+//! clock of the runtime that runs it. So a Waiter created in one place and yielded later waits for
+//! its full delay from the moment it is yielded, and a virtual clock applies to every deadline.
+
+use std::time::{Duration, Instant};
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyFloat, PyInt};
+
+use super::{instant_at, Clock};
+
+/// A timeout as given by the user, not yet placed on a clock.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Timeout {
+    Never,
+    After(Duration),
+    /// An absolute point on the runtime clock (`time.interval`, `sleep_until`).
+    At(Instant),
+}
+
+impl Timeout {
+    /// Parses a user-supplied number of seconds (`what` names the argument in error messages).
+    /// None and infinity mean never; negative values mean now.
+    pub(crate) fn after(seconds: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Self> {
+        let Some(seconds) = seconds.filter(|value| !value.is_none()) else {
+            return Ok(Self::Never);
+        };
+        Ok(match seconds_value(seconds, what)? {
+            value if value.is_infinite() => Self::Never,
+            value => {
+                Self::After(Duration::try_from_secs_f64(value.max(0.0)).unwrap_or(Duration::MAX))
+            }
+        })
+    }
+
+    /// An absolute time in runtime-clock seconds (as `time()` gives them).
+    pub(crate) fn at(seconds: &Bound<'_, PyAny>, what: &str) -> PyResult<Self> {
+        Ok(match seconds_value(seconds, what)? {
+            value if value.is_infinite() => Self::Never,
+            value => Self::At(instant_at(value)),
+        })
+    }
+
+    /// Places the timeout on `clock`, counting from now.
+    pub(crate) fn deadline(self, clock: &Clock) -> Deadline {
+        match self {
+            Self::Never => Deadline::NEVER,
+            Self::At(at) => Deadline(Some(at)),
+            Self::After(delay) => {
+                let now = clock.now();
+                Deadline(Some(now.checked_add(delay).unwrap_or_else(|| {
+                    now + Duration::from_secs(86_400 * 365 * 100)
+                })))
+            }
+        }
+    }
+}
+
+/// When a wait gives up, on the runtime clock. `None`: never.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline(pub(crate) Option<Instant>);
+
+impl Deadline {
+    pub(crate) const NEVER: Deadline = Deadline(None);
+
+    pub(crate) fn has_passed(&self, clock: &Clock) -> bool {
+        self.0.is_some_and(|at| at <= clock.now())
+    }
+}
+
+/// A number of seconds: int or float, not NaN (infinity is allowed and means never).
+fn seconds_value(seconds: &Bound<'_, PyAny>, what: &str) -> PyResult<f64> {
+    if !(seconds.is_instance_of::<PyFloat>() || seconds.is_instance_of::<PyInt>()) {
+        return Err(PyTypeError::new_err(format!(
+            "{what} must be a number of seconds, not {}",
+            seconds.get_type().name()?
+        )));
+    }
+    let value: f64 = seconds.extract()?;
+    if value.is_nan() {
+        return Err(PyValueError::new_err(format!("{what} must not be NaN")));
+    }
+    if value.is_infinite() && value < 0.0 {
+        return Ok(0.0);
+    }
+    Ok(value)
+}
