@@ -183,7 +183,7 @@ impl ScopeCore {
         };
         // SAFETY: `task` is the task running on this thread (the caller took it from
         // `running_task`), and no Python code runs while the list is borrowed.
-        unsafe { task.scopes() }.push(Arc::clone(self));
+        unsafe { task.scopes() }.active.push(Arc::clone(self));
         if let Some(at) = deadline {
             self.runtime
                 .add_timer(at, TimerTarget::Cancel(Arc::downgrade(self)));
@@ -197,23 +197,30 @@ impl ScopeCore {
 
     /// `task` leaves the scope's body, with `raised` the exception unwinding through it, if any.
     pub(crate) fn exit(
-        &self,
+        self: &Arc<Self>,
         task: &Arc<Task>,
         raised: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Exit> {
         // SAFETY: as in `enter`, `task` is the task running on this thread.
         let scopes = unsafe { task.scopes() };
         let position = scopes
+            .active
             .iter()
-            .rposition(|scope| std::ptr::eq(Arc::as_ptr(scope), self));
+            .rposition(|scope| Arc::ptr_eq(scope, self));
         let Some(position) = position else {
             return Err(PyRuntimeError::new_err(
                 "this scope is not active in the current task (it was never entered, already \
                  exited, or entered by another task)",
             ));
         };
-        scopes.remove(position);
-        let enclosing: Vec<Arc<ScopeCore>> = scopes.clone();
+        scopes.active.remove(position);
+        if !self.is_done() {
+            // Pruned here so a long-lived task that joins its scopes after leaving them (`yield
+            // s()` after the block) does not accumulate them.
+            scopes.exited.retain(|scope| !scope.is_done());
+            scopes.exited.push(Arc::clone(self));
+        }
+        let enclosing: Vec<Arc<ScopeCore>> = scopes.active.clone();
         let enclosing_cancelled = enclosing.iter().any(|scope| scope.cancel_called());
 
         let (was_cancelled, stale) = {

@@ -76,6 +76,19 @@ pub(crate) fn run_task(py: Python<'_>, task: Arc<Task>) {
     // SAFETY: `begin_run` moved the task to RUNNING on this worker: we own its core until we
     // publish it as suspended, rescheduled or done below.
     let core = unsafe { task.core() };
+    if core.finishing.is_some() {
+        // Woken while waiting for the children of scopes it left: finish, or wait for the next.
+        if let Resume::Wait(kind) =
+            std::mem::replace(&mut core.resume, Resume::Wait(WaitKind::YieldNow))
+        {
+            if start.outcome != Outcome::Set {
+                if let Some(event) = kind.event() {
+                    event.deregister(&task);
+                }
+            }
+        }
+        return complete(py, &task, core);
+    }
     let mut value = match resume_value(py, &task, core, start) {
         Resumed::Value(value) => value,
         Resumed::KeepWaiting(kind) => return suspend(&task, core, kind, Deadline::NEVER),
@@ -95,7 +108,10 @@ pub(crate) fn run_task(py: Python<'_>, task: Arc<Task>) {
         drive(py, &task, core, value)
     };
     match next {
-        Next::Finished(coroutine, result) => finish(py, &task, core, &coroutine, result),
+        Next::Finished(coroutine, result) => {
+            core.finishing = Some((coroutine.unbind(), result));
+            complete(py, &task, core);
+        }
         Next::Reschedule => {
             core.resume = Resume::Wait(WaitKind::YieldNow);
             task.state().reschedule();
@@ -358,6 +374,21 @@ fn suspend(task: &Arc<Task>, core: &mut TaskCore, kind: WaitKind, deadline: Dead
     }
 }
 
+/// Finishes a task whose coroutine is over, once the scopes it left have no child running;
+/// until then it waits for them (cancelling them if the task itself is cancelled meanwhile).
+fn complete(py: Python<'_>, task: &Arc<Task>, core: &mut TaskCore) {
+    // SAFETY: this worker runs the task, and no Python code runs while the list is borrowed.
+    let exited = &mut unsafe { task.scopes() }.exited;
+    exited.retain(|scope| !scope.is_done());
+    if let Some(scope) = exited.first() {
+        let kind = WaitKind::Scope(Arc::clone(scope));
+        return suspend(task, core, kind, Deadline::NEVER);
+    }
+    if let Some((coroutine, result)) = core.finishing.take() {
+        finish(py, task, core, coroutine.bind(py), result);
+    }
+}
+
 fn finish(
     py: Python<'_>,
     task: &Arc<Task>,
@@ -368,7 +399,7 @@ fn finish(
     task.state().finish();
     core.context = None;
     // SAFETY: this worker runs the task; its code has finished, so no scope can be entered again.
-    unsafe { task.scopes() }.clear();
+    unsafe { task.scopes() }.active.clear();
     let completion = std::mem::replace(&mut core.completion, Completion::Detached);
     match completion {
         Completion::Join { group, index } => {

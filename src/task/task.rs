@@ -6,10 +6,10 @@
 //! ones). `TaskState` decides which of these may touch it.
 //!
 //! `TaskCore` (the mutable part) is touched only by the worker that moved the task to RUNNING, or,
-//! before the task is first queued, by the thread creating it. `scopes` (the cancel scopes the
-//! task's code is inside, innermost last) follows the same rule but sits in its own cell, because
-//! it is changed by Python code the task runs (`with scope():`) while the step function holds the
-//! core. Every hand-off between threads goes
+//! before the task is first queued, by the thread creating it. `scopes` (the scopes the task's
+//! code is inside, and those it left while their children still ran) follows the same rule but
+//! sits in its own cell, because it is changed by Python code the task runs (`with scope():`)
+//! while the step function holds the core. Every hand-off between threads goes
 //! through the state word or a queue, both of which order memory (release on hand-off, acquire on
 //! take-over), so the core is never accessed concurrently.
 
@@ -47,6 +47,16 @@ pub(crate) enum Resume {
     Wait(WaitKind),
 }
 
+/// The scopes a task owns.
+#[derive(Default)]
+pub(crate) struct TaskScopes {
+    /// Entered and not yet exited, innermost last.
+    pub(crate) active: Vec<Arc<ScopeCore>>,
+    /// Exited while children were still pending (generator syntax: leaving a `with` block cannot
+    /// wait). The task does not finish before they are done, so no child outlives its owner.
+    pub(crate) exited: Vec<Arc<ScopeCore>>,
+}
+
 pub(crate) struct TaskCore {
     /// The coroutine and the sub-coroutines it yielded, innermost last.
     pub(crate) stack: SmallVec<[Py<PyAny>; 2]>,
@@ -60,13 +70,16 @@ pub(crate) struct TaskCore {
     /// A cancellation arrived while the task waited for children it owns; it is delivered once they
     /// have all finished (see `step::resume_value`).
     pub(crate) deferred_cancel: bool,
+    /// The task's coroutine finished with this result, but scopes it left still have children
+    /// running; it completes once they are done.
+    pub(crate) finishing: Option<(Py<PyAny>, PyResult<Py<PyAny>>)>,
 }
 
 pub(crate) struct Task {
     state: TaskState,
     runtime: Arc<Shared>,
     core: UnsafeCell<TaskCore>,
-    scopes: UnsafeCell<Vec<Arc<ScopeCore>>>,
+    scopes: UnsafeCell<TaskScopes>,
 }
 
 // SAFETY: `core` is only accessed by the one thread that owns the task according to `state` (see
@@ -96,8 +109,9 @@ impl Task {
                 slot: None,
                 timer_armed: false,
                 deferred_cancel: false,
+                finishing: None,
             }),
-            scopes: UnsafeCell::new(Vec::new()),
+            scopes: UnsafeCell::new(TaskScopes::default()),
         });
         let slot = task.runtime.registry().insert(Arc::clone(&task));
         // SAFETY: the task has not been queued yet, so this thread is its only user.
@@ -124,13 +138,13 @@ impl Task {
         unsafe { &mut *self.core.get() }
     }
 
-    /// The cancel scopes the task's code is inside, innermost last.
+    /// The scopes the task owns.
     ///
     /// # Safety
     /// Only the thread running the task may call this (its code is what enters and exits scopes),
     /// and it must not keep the reference across running Python code.
     #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn scopes(&self) -> &mut Vec<Arc<ScopeCore>> {
+    pub(crate) unsafe fn scopes(&self) -> &mut TaskScopes {
         // SAFETY: exclusivity is the caller's contract (see above).
         unsafe { &mut *self.scopes.get() }
     }
