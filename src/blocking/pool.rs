@@ -33,7 +33,7 @@ pub(crate) struct Job {
 }
 
 impl Job {
-    fn run(self, py: Python<'_>) {
+    fn run(self, py: Python<'_>, pool: &BlockingPool) {
         let result = self
             .function
             .bind(py)
@@ -42,6 +42,9 @@ impl Job {
                 self.kwargs.as_ref().map(|kwargs| kwargs.bind(py)),
             )
             .map(Bound::unbind);
+        // Counted as available before the waiter is woken: the waiter may submit its next job
+        // at once, and should find this thread rather than start another.
+        pool.synced().returning += 1;
         // The group wakes the waiter; the job (and its Python objects) is dropped right after,
         // still attached.
         let _ = self.group.complete(self.index, result);
@@ -53,6 +56,8 @@ struct PoolSynced {
     queue: VecDeque<Job>,
     threads: usize,
     idle: usize,
+    /// Threads that finished a job and are on their way back to the queue.
+    returning: usize,
     shutdown: bool,
     handles: Vec<JoinHandle<()>>,
 }
@@ -111,7 +116,7 @@ impl BlockingPool {
         let mut synced = self.synced();
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         synced.queue.push_back(job);
-        if synced.idle >= synced.queue.len() {
+        if synced.idle + synced.returning >= synced.queue.len() {
             self.work.notify_one();
             return Ok(());
         }
@@ -148,8 +153,11 @@ impl BlockingPool {
 
     /// The next job for a pool thread, or None when the thread should exit (idle past the TTL,
     /// or shutdown).
-    fn next_job(&self) -> Option<Job> {
+    fn next_job(&self, returning: bool) -> Option<Job> {
         let mut synced = self.synced();
+        if returning {
+            synced.returning -= 1;
+        }
         loop {
             if let Some(job) = synced.queue.pop_front() {
                 return Some(job);
@@ -205,9 +213,11 @@ impl BlockingPool {
 fn thread_main(runtime: Arc<Shared>) {
     current::enter_blocking(Arc::clone(&runtime));
     let pool = runtime.blocking();
-    while let Some(job) = pool.next_job() {
-        Python::attach(|py| job.run(py));
+    let mut returning = false;
+    while let Some(job) = pool.next_job(returning) {
+        Python::attach(|py| job.run(py, pool));
         pool.job_done();
+        returning = true;
     }
     current::exit();
 }

@@ -1,0 +1,145 @@
+"""spawn_blocking, map_blocking and block_on in generator syntax."""
+
+import threading
+import time
+
+import pytest
+from tests.conftest import run_bounded
+
+import tonio
+
+
+def test_spawn_blocking_returns_the_value_with_args_and_kwargs():
+    def add(a, b, *, c):
+        return a + b + c
+
+    def main():
+        return (yield tonio.spawn_blocking(add, 1, 2, c=3))
+
+    assert run_bounded(main()) == 6
+
+
+def test_spawn_blocking_runs_off_the_worker_threads():
+    def main():
+        worker = threading.get_native_id()
+        blocking = yield tonio.spawn_blocking(threading.get_native_id)
+        return worker, blocking
+
+    worker, blocking = run_bounded(main())
+    assert len({worker, blocking, threading.get_native_id()}) == 3
+
+
+def test_spawn_blocking_raises_the_function_exception():
+    def main():
+        yield tonio.spawn_blocking(int, 'not a number')
+
+    with pytest.raises(ValueError, match='invalid literal'):
+        run_bounded(main())
+
+
+def test_spawn_blocking_rejects_what_is_not_callable():
+    def main():
+        with pytest.raises(TypeError, match='callable'):
+            tonio.spawn_blocking(42)
+        yield
+
+    run_bounded(main())
+
+
+def test_map_blocking_gives_results_in_order(threads):
+    def slow_square(value):
+        time.sleep(0.001 * (10 - value))
+        return value * value
+
+    def main():
+        return (yield tonio.map_blocking(slow_square, range(10)))
+
+    assert run_bounded(main(), threads=threads) == [value * value for value in range(10)]
+
+
+def test_map_blocking_of_nothing_is_an_empty_list():
+    def main():
+        return (yield tonio.map_blocking(abs, []))
+
+    assert run_bounded(main()) == []
+
+
+def test_block_on_runs_a_coroutine_from_a_blocking_function(threads):
+    def child(value):
+        yield tonio.sleep(0.01)
+        return value * 2
+
+    def blocking(value):
+        return tonio.block_on(child(value))
+
+    def main():
+        return (yield tonio.map_blocking(blocking, [1, 2, 3]))
+
+    assert run_bounded(main(), threads=threads) == [2, 4, 6]
+
+
+def test_block_on_raises_the_coroutine_exception():
+    def child():
+        yield
+        raise KeyError('inside')
+
+    def main():
+        yield tonio.spawn_blocking(tonio.block_on, child())
+
+    with pytest.raises(KeyError, match='inside'):
+        run_bounded(main())
+
+
+def test_block_on_inside_a_task_is_refused():
+    def child():
+        yield
+
+    def main():
+        coroutine = child()
+        with pytest.raises(RuntimeError, match='worker'):
+            tonio.block_on(coroutine)
+        coroutine.close()
+        yield
+
+    run_bounded(main())
+
+
+def test_block_on_outside_a_runtime_is_refused():
+    def child():
+        yield
+
+    coroutine = child()
+    with pytest.raises(RuntimeError, match='runtime'):
+        tonio.block_on(coroutine)
+    coroutine.close()
+
+
+def test_a_cancelled_wait_drops_the_result_and_the_thread_takes_the_next_job(unraisable):
+    release = threading.Event()
+    log = []
+
+    def slow():
+        release.wait(10)
+        log.append('slow finished')
+        raise ValueError('dropped, nobody waits any more')
+
+    def waiter():
+        try:
+            yield tonio.spawn_blocking(slow)
+        except tonio.CancelledError:
+            log.append('waiter cancelled')
+            raise
+
+    def main():
+        with tonio.scope() as s:
+            s.spawn(waiter())
+            yield tonio.sleep(0.01)
+            s.cancel()
+        yield s()
+        release.set()
+        value = yield tonio.spawn_blocking(lambda: 'next job')
+        return value, tonio._tonio._runtime_stats()['blocking_threads']
+
+    assert run_bounded(main(), blocking_threadpool_size=1) == ('next job', 1)
+    assert log == ['waiter cancelled', 'slow finished']
+    assert unraisable == []
