@@ -1,5 +1,7 @@
 """Cancellation of tasks left running when main returns, at every kind of suspension point."""
 
+import time
+
 import pytest
 from tests.conftest import run_bounded
 
@@ -31,8 +33,49 @@ async def at_nested():
     await at_sleep()
 
 
+async def at_blocking_result():
+    await tonio.spawn_blocking(time.sleep, 0.05)
+
+
+async def at_scope():
+    async with tonio.scope() as s:
+        s.spawn(at_sleep())
+
+
+async def at_select():
+    await tonio.select(at_sleep(), at_event())
+
+
+async def at_timeout():
+    await tonio.time.timeout(at_sleep(), 3600)
+
+
+async def at_interval_tick():
+    interval = tonio.time.interval(3600, at=tonio.time.time() + 3600)
+    await interval.tick()
+
+
+async def at_deadline_scope():
+    with tonio.move_on_after(3600):
+        await at_sleep()
+
+
 @pytest.mark.parametrize(
-    'suspended', [at_event, at_timed_event, at_sleep, at_join, at_yield, at_nested]
+    'suspended',
+    [
+        at_event,
+        at_timed_event,
+        at_sleep,
+        at_join,
+        at_yield,
+        at_nested,
+        at_blocking_result,
+        at_scope,
+        at_select,
+        at_timeout,
+        at_interval_tick,
+        at_deadline_scope,
+    ],
 )
 def test_a_cancel_reaches_the_task_wherever_it_waits(suspended, threads):
     seen = []
