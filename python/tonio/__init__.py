@@ -18,15 +18,15 @@ For ``async def`` code, import ``tonio.colored``: the same names, awaited instea
 from . import exceptions as exceptions
 from . import time as time
 from ._combinators import as_completed as as_completed
-from ._combinators import map as map  # noqa: A004
+from ._combinators import map as map
 from ._combinators import select as select
+from ._runner import main as main
+from ._runner import run as run
+from ._runner import runtime as runtime
 from ._scope import Scope as Scope
 from ._scope import fail_after as fail_after
 from ._scope import move_on_after as move_on_after
 from ._scope import scope as scope
-from ._runner import main as main
-from ._runner import run as run
-from ._runner import runtime as runtime
 from ._tonio import Event as Event
 from ._tonio import Runtime as Runtime
 from ._tonio import Spawned as Spawned
@@ -34,8 +34,8 @@ from ._tonio import Waiter as Waiter
 from ._tonio import block_on as block_on
 from ._tonio import map_blocking as map_blocking
 from ._tonio import sleep as sleep
-from ._tonio import spawn_blocking as spawn_blocking
 from ._tonio import spawn as spawn
+from ._tonio import spawn_blocking as spawn_blocking
 from ._tonio import yield_now as yield_now
 from .exceptions import CancelledError as CancelledError
 

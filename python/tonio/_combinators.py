@@ -27,7 +27,7 @@ def as_coroutine(obj: Any, what: str) -> Any:
     wrapped in one that waits for them."""
     if isinstance(obj, (Waiter, Spawned)):
         return _wait_for(obj)
-    if isinstance(obj, types.GeneratorType) or isinstance(obj, types.CoroutineType):
+    if isinstance(obj, (types.GeneratorType, types.CoroutineType)):
         return obj
     raise TypeError(
         f'{what} must be a coroutine, a generator, a Waiter or a spawn() result, '
@@ -40,7 +40,7 @@ def _as_list(handle: Spawned) -> Generator[Any, Any, list[Any]]:
     return [(yield handle)]
 
 
-def map(fn: Callable[[Any], Any], iterable: Iterable[Any]) -> Any:  # noqa: A001
+def map(fn: Callable[[Any], Any], iterable: Iterable[Any]) -> Any:
     """Spawns ``fn(item)`` for every item now; yield/await the result for the list of results
     in order (the first failure is raised)."""
     if not callable(fn):
@@ -63,7 +63,9 @@ def select(*coros: Any) -> Generator[Any, Any, Any]:
     cancelled (and have unwound when this returns). A failure raises instead."""
     if not coros:
         raise TypeError('select() needs at least one coroutine')
-    racers = [as_coroutine(coro, f'select() argument {index + 1}') for index, coro in enumerate(coros)]
+    racers = [
+        as_coroutine(coro, f'select() argument {index + 1}') for index, coro in enumerate(coros)
+    ]
     won: list[Any] = []
     scope = Scope()
     with scope:
@@ -77,7 +79,7 @@ def select(*coros: Any) -> Generator[Any, Any, Any]:
     return won[0]
 
 
-class as_completed:  # noqa: N801 - used like a function
+class as_completed:
     """Results in completion order.
 
     Generator syntax: ``for waiter in as_completed(*coros): value = yield waiter``.

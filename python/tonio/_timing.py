@@ -36,7 +36,7 @@ def _seconds(value: Any, what: str) -> float:
     return float(value)
 
 
-class interval:  # noqa: N801 - used like a function, as in TonIO
+class interval:
     """Ticks every ``period`` seconds on the runtime clock, without drift: tick ``n`` is due at
     ``start + n * period`` however long the work between ticks took. The first tick is at ``at``
     (runtime-clock seconds, as ``time()``) when given, else at once. A consumer that falls more

@@ -101,11 +101,13 @@ def test_closing_as_completed_cancels_the_rest():
 
     async def main():
         completed = tonio.as_completed(value_after('fast', 0.01), value_after('slow', 3600, log))
+        first = None
         async for value in completed:
+            first = value
             break
         completed.close()
         await tonio.sleep(0.01)
-        return value
+        return first
 
     assert run_bounded(main()) == 'fast'
     assert log == ['slow cancelled']

@@ -383,9 +383,8 @@ def test_bad_timeouts_are_rejected():
 
 def test_spawn_rejects_non_coroutines():
     def main():
-        with tonio.scope() as s:
-            with pytest.raises(TypeError, match='scope.spawn'):
-                s.spawn(42)
+        with tonio.scope() as s, pytest.raises(TypeError, match=r'scope\.spawn'):
+            s.spawn(42)
         yield s()
 
     run_bounded(main())
@@ -396,9 +395,8 @@ def test_a_scope_can_be_entered_only_once():
         s = tonio.scope()
         with s:
             pass
-        with pytest.raises(RuntimeError, match='already entered'):
-            with s:
-                pass
+        with pytest.raises(RuntimeError, match='already entered'), s:
+            pass
         yield
 
     run_bounded(main())
