@@ -1,8 +1,9 @@
 """Runs the benchmarks on this interpreter and prints tables of ratios against the peers.
 
-Every measurement runs in a fresh process (so one implementation's heap and GC state cannot
-skew another's); the median of the repeats is reported. Usage: ``python benches/run.py
-[--repeat N] [--only SUBSTRING]``.
+Three benchmarks: one million coroutines (``million.py``), 100k random sleeps (``sleeps.py``) and
+a 100k-task scope cancelled at once (``scopes.py``). Every measurement runs in a fresh process
+(so one implementation's heap and GC state cannot skew another's); the median of the repeats is
+reported. Usage: ``python benches/run.py [--repeat N] [--only SUBSTRING] [--bench NAME]``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import million  # noqa: E402
+import scopes  # noqa: E402
+import sleeps  # noqa: E402
 
 OPTIONAL = {'uvloop': 'uvloop', 'trio': 'trio'}
 
@@ -42,36 +45,37 @@ def available(name):
     return True
 
 
-def measure(name, repeat):
+def measure(module, name, repeat):
     runs = []
     for _ in range(repeat):
         output = subprocess.run(
-            [sys.executable, str(HERE / 'million.py'), name],
+            [sys.executable, str(HERE / f'{module.__name__}.py'), name],
             check=True,
             capture_output=True,
             text=True,
         ).stdout
         runs.append(json.loads(output))
     median = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
-    median['total'] = statistics.median(run['create'] + run['execute'] for run in runs)
+    if 'total' not in median:
+        median['total'] = statistics.median(run['create'] + run['execute'] for run in runs)
     return median
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--repeat', type=int, default=3)
-    parser.add_argument('--only', default='')
-    args = parser.parse_args()
-
-    print(f'\n## One million coroutines: {interpreter_label()}, median of {args.repeat}\n')
+def measure_all(module, args):
     results = {}
-    for name in million.IMPLEMENTATIONS:
+    for name in module.IMPLEMENTATIONS:
         if args.only not in name:
             continue
         if not available(name):
             print(f'(skipped {name}: not installed for this interpreter)')
             continue
-        results[name] = measure(name, args.repeat)
+        results[name] = measure(module, name, args.repeat)
+    return results
+
+
+def report_million(args):
+    print(f'\n## One million coroutines: {interpreter_label()}, median of {args.repeat}\n')
+    results = measure_all(million, args)
 
     asyncio_total = results.get('asyncio (gather, done future)', {}).get('total')
     floors = {'yield': 'floor (yield)', 'colored': 'floor (async def)'}
@@ -106,6 +110,53 @@ def main():
         if name in results and asyncio_total and 'floor (yield)' in results:
             verdict = 'met' if check(results[name]['total']) else 'MISSED'
             print(f'- {name}: {label}: {verdict}')
+
+
+def report_against(module, title, columns, baseline, target, args):
+    """A table of ``columns`` plus ``baseline total / this total``, and one target on it."""
+    print(f'\n## {title}: {interpreter_label()}, median of {args.repeat}\n')
+    results = measure_all(module, args)
+    base = results.get(baseline, {}).get('total')
+    header = ' | '.join(f'{column} ms' for column in columns)
+    print(f'| implementation | {header} | peak RSS MB | {baseline} / this |')
+    print('|---|' + '---|' * (len(columns) + 2))
+    for name, result in results.items():
+        ratio = f'{base / result["total"]:.2f}x' if base else '-'
+        cells = ' | '.join(f'{result[column]:.0f}' for column in columns)
+        print(f'| {name} | {cells} | {result["peak_mb"]:.0f} | {ratio} |')
+    name, minimum = target
+    if base and name in results:
+        verdict = 'met' if base / results[name]['total'] >= minimum else 'MISSED'
+        print(f'\nTarget: {name}: {baseline} / this >= {minimum}: {verdict}')
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--repeat', type=int, default=3)
+    parser.add_argument('--only', default='')
+    parser.add_argument('--bench', choices=['million', 'sleeps', 'scopes'], default=None)
+    args = parser.parse_args()
+
+    if args.bench in (None, 'million'):
+        report_million(args)
+    if args.bench in (None, 'sleeps'):
+        report_against(
+            sleeps,
+            f'{sleeps.N:,} tasks sleeping a random 0-50 ms (ideal total: 50 ms)',
+            ['total', 'overhead'],
+            'asyncio (gather)',
+            ('tonio yield, 1 thread', 5),
+            args,
+        )
+    if args.bench in (None, 'scopes'):
+        report_against(
+            scopes,
+            f'Scope of {scopes.N:,} suspended tasks, cancelled',
+            ['start', 'cancel', 'total'],
+            'trio (nursery cancel)',
+            ('tonio yield, 1 thread', 10),
+            args,
+        )
 
 
 if __name__ == '__main__':

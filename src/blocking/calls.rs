@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
@@ -71,8 +71,14 @@ pub(crate) fn map_blocking(
     let runtime = calling_runtime("map_blocking()")?;
     expect_callable("map_blocking() first argument", &function)?;
     let items: Vec<Bound<'_, PyAny>> = iterable.try_iter()?.collect::<PyResult<_>>()?;
+    if u32::try_from(items.len()).is_err() {
+        return Err(PyValueError::new_err(format!(
+            "map_blocking() takes at most {} items",
+            u32::MAX
+        )));
+    }
     let group = JoinGroup::blocking(items.len(), Collect::List);
-    for (index, item) in items.into_iter().enumerate() {
+    for (index, item) in (0..u32::MAX).zip(items) {
         let job = Job {
             function: function.clone().unbind(),
             args: PyTuple::new(py, [item])?.unbind(),

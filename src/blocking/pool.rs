@@ -29,7 +29,7 @@ pub(crate) struct Job {
     pub(crate) args: Py<PyTuple>,
     pub(crate) kwargs: Option<Py<PyDict>>,
     pub(crate) group: Arc<JoinGroup>,
-    pub(crate) index: usize,
+    pub(crate) index: u32,
 }
 
 impl Job {

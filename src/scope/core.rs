@@ -33,8 +33,8 @@ use crate::task::{Completion, Task};
 use crate::time::{Timeout, TimerTarget};
 use crate::wait::EventCore;
 
-/// Where a child sits in its scope's list.
-pub(crate) type ChildSlot = usize;
+/// Where a child sits in its scope's list (u32 keeps `Completion`, in every task, at 16 bytes).
+pub(crate) type ChildSlot = u32;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -259,17 +259,21 @@ impl ScopeCore {
             if synced.cancel_called || synced.is_closed() {
                 None
             } else {
+                let slot = match synced.free.pop() {
+                    Some(slot) => slot,
+                    None => {
+                        let slot = ChildSlot::try_from(synced.children.len()).map_err(|_| {
+                            PyRuntimeError::new_err("too many tasks running in one scope")
+                        })?;
+                        synced.children.push(None);
+                        slot
+                    }
+                };
                 synced.pending += 1;
                 if synced.pending == 1 {
                     let _ = self.done.clear();
                 }
-                Some(match synced.free.pop() {
-                    Some(slot) => slot,
-                    None => {
-                        synced.children.push(None);
-                        synced.children.len() - 1
-                    }
-                })
+                Some(slot)
             }
         };
         let Some(slot) = slot else {
@@ -297,7 +301,7 @@ impl ScopeCore {
         );
         let cancelled = {
             let mut synced = self.synced();
-            synced.children[slot] = Some(Arc::downgrade(&task));
+            synced.children[slot as usize] = Some(Arc::downgrade(&task));
             synced.cancel_called
         };
         if cancelled {
@@ -373,7 +377,7 @@ impl ScopeCore {
         let failed = matches!(&result, Err(err) if !err.is_instance_of::<CancelledError>(py));
         let stale = {
             let mut synced = self.synced();
-            if let Some(child) = synced.children.get_mut(slot) {
+            if let Some(child) = synced.children.get_mut(slot as usize) {
                 *child = None;
             }
             synced.free.push(slot);

@@ -135,10 +135,10 @@ impl JoinGroup {
     }
 
     /// Records the result of the task at `index`. Returns true when it was the last one.
-    pub(crate) fn complete(&self, index: usize, result: PyResult<Py<PyAny>>) -> bool {
+    pub(crate) fn complete(&self, index: u32, result: PyResult<Py<PyAny>>) -> bool {
         match result {
             Ok(value) => {
-                if let Some(slot) = self.slots.get(index) {
+                if let Some(slot) = self.slots.get(index as usize) {
                     // SAFETY: only the task created for `index` completes it, exactly once, and
                     // nobody reads before `remaining` reaches zero below (see `ResultSlot`).
                     unsafe { *slot.0.get() = Some(value) };

@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Weak};
 
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -58,9 +58,15 @@ fn spawn_group(
 ) -> PyResult<JoinHandle> {
     let runtime = calling_runtime(what)?;
     check_coroutines(what, coros)?;
+    if u32::try_from(coros.len()).is_err() {
+        return Err(PyValueError::new_err(format!(
+            "{what} takes at most {} coroutines",
+            u32::MAX
+        )));
+    }
     let group = JoinGroup::new(coros.len(), collect);
     let mut members = Vec::with_capacity(coros.len());
-    for (index, coro) in coros.iter().enumerate() {
+    for (index, coro) in (0..u32::MAX).zip(coros.iter()) {
         let completion = Completion::Join {
             group: Arc::clone(&group),
             index,

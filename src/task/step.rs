@@ -35,7 +35,7 @@ use pyo3::types::PyBool;
 
 use super::join::{JoinGroup, JoinHandle, OnCancel};
 use super::state::{Outcome, RunStart, Suspend};
-use super::task::{Completion, Resume, Task, TaskCore};
+use super::task::{Completion, Finishing, Resume, Task, TaskCore};
 use crate::errors::CancelledError;
 use crate::py::{self, ContextGuard, Step};
 use crate::runtime::RunningTask;
@@ -76,7 +76,7 @@ pub(crate) fn run_task(py: Python<'_>, task: Arc<Task>) {
     // SAFETY: `begin_run` moved the task to RUNNING on this worker: we own its core until we
     // publish it as suspended, rescheduled or done below.
     let core = unsafe { task.core() };
-    if core.finishing.is_some() {
+    if let Some(finishing) = core.finishing.take() {
         // Woken while waiting for the children of scopes it left: finish, or wait for the next.
         if let Resume::Wait(kind) =
             std::mem::replace(&mut core.resume, Resume::Wait(WaitKind::YieldNow))
@@ -87,7 +87,7 @@ pub(crate) fn run_task(py: Python<'_>, task: Arc<Task>) {
                 }
             }
         }
-        return complete(py, &task, core);
+        return complete(py, &task, core, finishing);
     }
     let mut value = match resume_value(py, &task, core, start) {
         Resumed::Value(value) => value,
@@ -108,10 +108,17 @@ pub(crate) fn run_task(py: Python<'_>, task: Arc<Task>) {
         drive(py, &task, core, value)
     };
     match next {
-        Next::Finished(coroutine, result) => {
-            core.finishing = Some((coroutine.unbind(), result));
-            complete(py, &task, core);
-        }
+        Next::Finished(coroutine, result) => match unfinished_exited_scope(&task) {
+            None => finish(py, &task, core, &coroutine, result),
+            Some(scope) => {
+                let finishing = Finishing {
+                    coroutine: coroutine.unbind(),
+                    result,
+                };
+                core.finishing = Some(Box::new(finishing));
+                suspend(&task, core, WaitKind::Scope(scope), Deadline::NEVER);
+            }
+        },
         Next::Reschedule => {
             core.resume = Resume::Wait(WaitKind::YieldNow);
             task.state().reschedule();
@@ -163,7 +170,7 @@ fn resume_value<'py>(
         return Resumed::Value(Err(cancelled_error()));
     }
     Resumed::Value(match resume {
-        Resume::Throw(err) => Err(err),
+        Resume::Throw(err) => Err(*err),
         Resume::Wait(WaitKind::Event(_)) => Ok(PyBool::new(py, start.outcome == Outcome::Set)
             .to_owned()
             .into_any()),
@@ -351,7 +358,7 @@ fn suspend(task: &Arc<Task>, core: &mut TaskCore, kind: WaitKind, deadline: Dead
             Suspend::Cancelled => {
                 // Deliver it at this suspension point.
                 core.timer_armed = false;
-                core.resume = Resume::Throw(cancelled_error());
+                core.resume = Resume::Throw(Box::new(cancelled_error()));
                 task.state().reschedule();
                 task.runtime().schedule(Arc::clone(task));
                 return;
@@ -374,18 +381,27 @@ fn suspend(task: &Arc<Task>, core: &mut TaskCore, kind: WaitKind, deadline: Dead
     }
 }
 
-/// Finishes a task whose coroutine is over, once the scopes it left have no child running;
-/// until then it waits for them (cancelling them if the task itself is cancelled meanwhile).
-fn complete(py: Python<'_>, task: &Arc<Task>, core: &mut TaskCore) {
+/// The first scope the task left whose children still run, if any (done ones are dropped).
+/// A task whose coroutine is over waits for these before it finishes.
+fn unfinished_exited_scope(task: &Arc<Task>) -> Option<Arc<ScopeCore>> {
     // SAFETY: this worker runs the task, and no Python code runs while the list is borrowed.
-    let exited = &mut unsafe { task.scopes() }.exited;
-    exited.retain(|scope| !scope.is_done());
-    if let Some(scope) = exited.first() {
-        let kind = WaitKind::Scope(Arc::clone(scope));
-        return suspend(task, core, kind, Deadline::NEVER);
-    }
-    if let Some((coroutine, result)) = core.finishing.take() {
-        finish(py, task, core, coroutine.bind(py), result);
+    let scopes = unsafe { task.scopes_if_any() }?;
+    scopes.exited.retain(|scope| !scope.is_done());
+    scopes.exited.first().cloned()
+}
+
+/// Finishes a task whose coroutine is over, or waits for the children of the next scope it left
+/// (cancelling them if the task itself is cancelled meanwhile).
+fn complete(py: Python<'_>, task: &Arc<Task>, core: &mut TaskCore, finishing: Box<Finishing>) {
+    match unfinished_exited_scope(task) {
+        Some(scope) => {
+            core.finishing = Some(finishing);
+            suspend(task, core, WaitKind::Scope(scope), Deadline::NEVER);
+        }
+        None => {
+            let Finishing { coroutine, result } = *finishing;
+            finish(py, task, core, coroutine.bind(py), result);
+        }
     }
 }
 
@@ -399,7 +415,9 @@ fn finish(
     task.state().finish();
     core.context = None;
     // SAFETY: this worker runs the task; its code has finished, so no scope can be entered again.
-    unsafe { task.scopes() }.active.clear();
+    if let Some(scopes) = unsafe { task.scopes_if_any() } {
+        scopes.active.clear();
+    }
     let completion = std::mem::replace(&mut core.completion, Completion::Detached);
     match completion {
         Completion::Join { group, index } => {

@@ -29,7 +29,7 @@ use crate::wait::WaitKind;
 /// Where a task's result goes when it finishes.
 pub(crate) enum Completion {
     /// Into slot `index` of a join group.
-    Join { group: Arc<JoinGroup>, index: usize },
+    Join { group: Arc<JoinGroup>, index: u32 },
     /// Into the scope it was spawned in (`scope.spawn`).
     Scope {
         scope: Arc<ScopeCore>,
@@ -41,8 +41,9 @@ pub(crate) enum Completion {
 
 /// What the task receives when it next runs.
 pub(crate) enum Resume {
-    /// Throw this exception into the innermost coroutine.
-    Throw(PyErr),
+    /// Throw this exception into the innermost coroutine. (Boxed: rare, and a PyErr would make
+    /// every task 48 bytes larger.)
+    Throw(Box<PyErr>),
     /// The task is suspended on this; the value follows from the outcome that woke it.
     Wait(WaitKind),
 }
@@ -70,16 +71,24 @@ pub(crate) struct TaskCore {
     /// A cancellation arrived while the task waited for children it owns; it is delivered once they
     /// have all finished (see `step::resume_value`).
     pub(crate) deferred_cancel: bool,
-    /// The task's coroutine finished with this result, but scopes it left still have children
-    /// running; it completes once they are done.
-    pub(crate) finishing: Option<(Py<PyAny>, PyResult<Py<PyAny>>)>,
+    /// The task's coroutine finished, but scopes it left still have children running; it
+    /// completes once they are done. (Boxed: rare, and tasks are many.)
+    pub(crate) finishing: Option<Box<Finishing>>,
+}
+
+/// A finished coroutine's outcome, kept until the task may complete.
+pub(crate) struct Finishing {
+    /// The outermost coroutine (named in error reports).
+    pub(crate) coroutine: Py<PyAny>,
+    pub(crate) result: PyResult<Py<PyAny>>,
 }
 
 pub(crate) struct Task {
     state: TaskState,
     runtime: Arc<Shared>,
     core: UnsafeCell<TaskCore>,
-    scopes: UnsafeCell<TaskScopes>,
+    /// Allocated when the task first enters a scope (most tasks never do).
+    scopes: UnsafeCell<Option<Box<TaskScopes>>>,
 }
 
 // SAFETY: `core` is only accessed by the one thread that owns the task according to `state` (see
@@ -111,7 +120,7 @@ impl Task {
                 deferred_cancel: false,
                 finishing: None,
             }),
-            scopes: UnsafeCell::new(TaskScopes::default()),
+            scopes: UnsafeCell::new(None),
         });
         let slot = task.runtime.registry().insert(Arc::clone(&task));
         // SAFETY: the task has not been queued yet, so this thread is its only user.
@@ -146,7 +155,16 @@ impl Task {
     #[allow(clippy::mut_from_ref)]
     pub(crate) unsafe fn scopes(&self) -> &mut TaskScopes {
         // SAFETY: exclusivity is the caller's contract (see above).
-        unsafe { &mut *self.scopes.get() }
+        unsafe { &mut *self.scopes.get() }.get_or_insert_with(Box::default)
+    }
+
+    /// The scopes the task owns, if it ever entered one.
+    ///
+    /// # Safety
+    /// As for `scopes`.
+    pub(crate) unsafe fn scopes_if_any(&self) -> Option<&mut TaskScopes> {
+        // SAFETY: exclusivity is the caller's contract (see `scopes`).
+        unsafe { &mut *self.scopes.get() }.as_deref_mut()
     }
 
     /// Wakes the task from suspension `epoch`; a no-op if something else woke it first.
