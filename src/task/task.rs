@@ -162,6 +162,7 @@ impl Task {
     ///
     /// # Safety
     /// As for `scopes`.
+    #[allow(clippy::mut_from_ref)]
     pub(crate) unsafe fn scopes_if_any(&self) -> Option<&mut TaskScopes> {
         // SAFETY: exclusivity is the caller's contract (see `scopes`).
         unsafe { &mut *self.scopes.get() }.as_deref_mut()
