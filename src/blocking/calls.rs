@@ -103,6 +103,11 @@ pub(crate) fn block_on(py: Python<'_>, coroutine: Bound<'_, PyAny>) -> PyResult<
     }
     let runtime = calling_runtime("block_on()")?;
     expect_coroutine("block_on() argument", &coroutine)?;
+    if runtime.is_shutting_down() {
+        return Err(PyRuntimeError::new_err(
+            "block_on(): the runtime is closing and runs no more tasks",
+        ));
+    }
     let context = if runtime.config.context {
         Some(copy_current_context(py)?)
     } else {
@@ -123,9 +128,8 @@ pub(crate) fn block_on(py: Python<'_>, coroutine: Bound<'_, PyAny>) -> PyResult<
     runtime.schedule(task);
     // While this pool thread waits for tasks, it is not "busy" for the virtual clock, which must
     // be free to jump for those tasks' timers.
-    let pool = runtime.blocking();
-    pool.job_done();
+    runtime.blocking_job_finished();
     py.detach(|| group.done_event().wait_blocking());
-    pool.job_resumed();
+    runtime.blocking().job_resumed();
     group.outcome(py)
 }

@@ -17,6 +17,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
@@ -34,14 +37,22 @@ pub(crate) struct Job {
 
 impl Job {
     fn run(self, py: Python<'_>, pool: &BlockingPool) {
-        let result = self
-            .function
-            .bind(py)
-            .call(
-                self.args.bind(py),
-                self.kwargs.as_ref().map(|kwargs| kwargs.bind(py)),
-            )
-            .map(Bound::unbind);
+        let call = || {
+            self.function
+                .bind(py)
+                .call(
+                    self.args.bind(py),
+                    self.kwargs.as_ref().map(|kwargs| kwargs.bind(py)),
+                )
+                .map(Bound::unbind)
+        };
+        // A Rust panic surfacing through the call (PyO3 re-raises PanicException as one) must not
+        // kill the pool thread and leave the waiter hanging: it becomes the call's error.
+        let result = catch_unwind(AssertUnwindSafe(call)).unwrap_or_else(|_| {
+            Err(PyRuntimeError::new_err(
+                "the blocking function panicked (see the message above)",
+            ))
+        });
         // Counted as available before the waiter is woken: the waiter may submit its next job
         // at once, and should find this thread rather than start another.
         pool.synced().returning += 1;
@@ -114,6 +125,11 @@ impl BlockingPool {
     /// Queues `job`, starting a thread for it if every thread is busy and the cap allows.
     pub(crate) fn submit(&self, runtime: &Arc<Shared>, job: Job) -> std::io::Result<()> {
         let mut synced = self.synced();
+        if synced.shutdown {
+            drop(synced);
+            Python::attach(|_| drop(job));
+            return Err(std::io::Error::other("the runtime is closed"));
+        }
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         synced.queue.push_back(job);
         if synced.idle + synced.returning >= synced.queue.len() {
@@ -180,8 +196,9 @@ impl BlockingPool {
         }
     }
 
-    pub(crate) fn job_done(&self) {
-        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+    /// Returns true when this was the last job in flight.
+    pub(crate) fn job_done(&self) -> bool {
+        self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1
     }
 
     /// Undoes `job_done` for a job that paused (in `block_on`) and runs again.
@@ -216,7 +233,7 @@ fn thread_main(runtime: Arc<Shared>) {
     let mut returning = false;
     while let Some(job) = pool.next_job(returning) {
         Python::attach(|py| job.run(py, pool));
-        pool.job_done();
+        runtime.blocking_job_finished();
         returning = true;
     }
     current::exit();

@@ -58,9 +58,12 @@ impl Reactor {
         let (clock, timers) = (shared.clock(), shared.timers());
         let next = timers.fire_due(clock.now());
         let timeout = match next {
-            Some(at) if clock.is_virtual() && shared.is_quiescent() => {
-                // Everyone waits: jump straight to the next deadline.
-                clock.advance_to(at);
+            Some(_) if clock.is_virtual() && shared.is_quiescent() => {
+                // Everyone waits: jump straight to the next deadline (read again: a worker may
+                // have inserted an earlier one before it parked).
+                if let Some(at) = timers.next_deadline() {
+                    clock.advance_to(at);
+                }
                 timers.fire_due(clock.now());
                 Some(Duration::ZERO)
             }

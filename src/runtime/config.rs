@@ -84,13 +84,13 @@ fn idle_ttl(ttl: &Bound<'_, PyAny>) -> PyResult<Duration> {
                 .map_or_else(|_| "?".to_owned(), |name| name.to_string())
         ))
     })?;
-    if seconds.is_nan() || seconds <= 0.0 || seconds.is_infinite() {
-        return Err(PyValueError::new_err(format!(
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(ttl) if !ttl.is_zero() => Ok(ttl),
+        _ => Err(PyValueError::new_err(format!(
             "blocking_threadpool_idle_ttl must be a positive, finite number of seconds, got \
              {seconds}"
-        )));
+        ))),
     }
-    Ok(Duration::from_secs_f64(seconds))
 }
 
 /// Whether this interpreter runs with a GIL (always, before 3.13).

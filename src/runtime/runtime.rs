@@ -145,10 +145,17 @@ impl Runtime {
                 let _ = worker.join();
             }
         });
+        // Whatever is left (only after an interrupted run, or tasks a blocking thread queued
+        // with block_on after the run) will never run: complete it, so threads parked in
+        // block_on wake, then join the blocking pool. The tasks are dropped while attached, so
+        // the coroutines are finalized by Python; this also breaks the task <-> runtime cycle.
+        let leftovers = self.shared.registry().drain();
+        for task in &leftovers {
+            // SAFETY: every worker has been joined above; nothing else runs tasks.
+            unsafe { task.abandon(py) };
+        }
         self.shared.blocking().shutdown(py);
-        // Whatever is left (only after an interrupted run) is dropped here, while attached, so
-        // the coroutines are finalized by Python. This also breaks the task <-> runtime cycle.
-        drop(self.shared.registry().drain());
+        drop(leftovers);
         drop(self.shared.queues().drain());
         self.shared.timers().clear();
     }

@@ -92,12 +92,24 @@ impl Shared {
         }
     }
 
+    /// Called when a blocking call finished (or paused in `block_on`). The virtual clock cannot
+    /// jump while one runs; once the last one is done, the reactor must look again.
+    pub(crate) fn blocking_job_finished(&self) {
+        if self.blocking.job_done() && self.clock.is_virtual() {
+            self.reactor.wake();
+        }
+    }
+
     /// Nothing can happen until a timer fires: every worker is parked, no task is queued and no
     /// blocking call is running. The virtual clock jumps only then.
     pub(crate) fn is_quiescent(&self) -> bool {
+        // A worker listed as sleeping may be on its way out of `park` to pop a task: if any
+        // worker left `park` while we looked, the look proves nothing.
+        let wakeups = self.idle.wakeups();
         self.idle.sleeping() == self.config.threads
             && !self.queues.has_work()
             && self.blocking.in_flight() == 0
+            && self.idle.wakeups() == wakeups
     }
 
     pub(crate) fn set_root(&self, group: Option<Arc<JoinGroup>>) {

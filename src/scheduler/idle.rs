@@ -7,13 +7,16 @@
 //! `Thread::unpark` before `park` is not lost (park consumes the token). A sleeper is removed from
 //! the list by whoever wakes it, so one push wakes at most one worker.
 
-use std::sync::atomic::{fence, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::thread::Thread;
 
 pub(crate) struct Idle {
     sleepers: Mutex<Vec<usize>>,
     count: AtomicUsize,
+    /// Bumped by every worker coming out of `park` (before it touches a queue), so an observer
+    /// can tell whether `sleeping()` and a look at the queues were a consistent snapshot.
+    wakeups: AtomicU64,
     threads: Box<[OnceLock<Thread>]>,
 }
 
@@ -22,6 +25,7 @@ impl Idle {
         Self {
             sleepers: Mutex::new(Vec::with_capacity(workers)),
             count: AtomicUsize::new(0),
+            wakeups: AtomicU64::new(0),
             threads: (0..workers).map(|_| OnceLock::new()).collect(),
         }
     }
@@ -62,6 +66,11 @@ impl Idle {
         self.count.load(Ordering::Relaxed)
     }
 
+    /// See `wakeups`.
+    pub(crate) fn wakeups(&self) -> u64 {
+        self.wakeups.load(Ordering::SeqCst)
+    }
+
     /// Wakes every worker (shutdown).
     pub(crate) fn notify_all(&self) {
         {
@@ -86,6 +95,7 @@ impl Idle {
         if !should_stay_awake() {
             std::thread::park();
         }
+        self.wakeups.fetch_add(1, Ordering::SeqCst);
         // Woken by notify (already removed), by a spurious unpark, or never parked: make sure we
         // are off the list either way.
         let mut sleepers = self.sleepers();

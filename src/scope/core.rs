@@ -214,21 +214,30 @@ impl ScopeCore {
             ));
         };
         scopes.active.remove(position);
-        if !self.is_done() {
-            // Pruned here so a long-lived task that joins its scopes after leaving them (`yield
-            // s()` after the block) does not accumulate them.
-            scopes.exited.retain(|scope| !scope.is_done());
-            scopes.exited.push(Arc::clone(self));
-        }
         let enclosing: Vec<Arc<ScopeCore>> = scopes.active.clone();
         let enclosing_cancelled = enclosing.iter().any(|scope| scope.cancel_called());
 
-        let (was_cancelled, stale) = {
+        let (was_cancelled, stale, has_children) = {
             let mut synced = self.synced();
             synced.phase = Phase::Exited;
-            let was_cancelled = synced.cancel_called;
-            (was_cancelled, synced.disarm_if_finished())
+            // Decided under the lock that ends the body: a child spawned (by another task) after
+            // this point is still seen by the owner through `exited`.
+            (
+                synced.cancel_called,
+                synced.disarm_if_finished(),
+                synced.pending > 0,
+            )
         };
+        let mut finished_scopes = Vec::new();
+        if has_children {
+            // Pruned here so a long-lived task that joins its scopes after leaving them (`yield
+            // s()` after the block) does not accumulate them.
+            finished_scopes = scopes
+                .exited
+                .extract_if(.., |scope| scope.is_done())
+                .collect();
+            scopes.exited.push(Arc::clone(self));
+        }
         if stale {
             self.runtime.timers().note_stale();
         }
@@ -237,13 +246,20 @@ impl ScopeCore {
             self.cancel(CancelReason::Failure);
         }
         let own_cancel = was_cancelled && !enclosing_cancelled && !task.state().is_doomed();
-        if own_cancel {
+        if own_cancel && task.state().take_cancel() {
             // A cancel of ours that the body never reached a suspension point to receive is
-            // dropped here: it must not hit the code after the scope.
-            let _ = task.state().take_cancel();
+            // dropped here: it must not hit the code after the scope. But an enclosing scope or
+            // the task's canceller may have asked too since we looked: then it stays.
+            let still_wanted =
+                task.state().is_doomed() || enclosing.iter().any(|scope| scope.cancel_called());
+            if still_wanted {
+                let _ = task.state().cancel(false);
+            }
         }
         let absorbed =
             own_cancel && raised.is_some_and(|error| error.is_instance_of::<CancelledError>());
+        // Dropped last: a scope's Drop may run Python (reporting unobserved failures).
+        drop(finished_scopes);
         Ok(Exit { absorbed })
     }
 
@@ -337,8 +353,13 @@ impl ScopeCore {
                 .flatten()
                 .filter_map(Weak::upgrade)
                 .collect();
+            // The owner's cancel is recorded under the lock: `exit` (which takes it) then either
+            // runs before (the body is still inside and gets it) or sees it and discards it.
             let owner = match synced.phase {
-                Phase::Entered => synced.owner.upgrade(),
+                Phase::Entered => synced
+                    .owner
+                    .upgrade()
+                    .map(|owner| (owner.record_cancel_within_scope(), owner)),
                 Phase::Fresh | Phase::Exited => None,
             };
             (
@@ -353,8 +374,8 @@ impl ScopeCore {
         for child in children {
             child.cancel();
         }
-        if let Some(owner) = owner {
-            owner.cancel_within_scope();
+        if let Some((recorded, owner)) = owner {
+            owner.queue_if_woken(recorded);
         }
         true
     }

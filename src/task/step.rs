@@ -87,7 +87,7 @@ pub(crate) fn run_task(py: Python<'_>, task: Arc<Task>) {
                 }
             }
         }
-        return complete(py, &task, core, finishing);
+        return complete(py, &task, core, finishing, start.cancelled);
     }
     let mut value = match resume_value(py, &task, core, start) {
         Resumed::Value(value) => value,
@@ -108,15 +108,14 @@ pub(crate) fn run_task(py: Python<'_>, task: Arc<Task>) {
         drive(py, &task, core, value)
     };
     match next {
-        Next::Finished(coroutine, result) => match unfinished_exited_scope(&task) {
+        Next::Finished(coroutine, result) => match unfinished_exited_scope(&task, false) {
             None => finish(py, &task, core, &coroutine, result),
-            Some(scope) => {
+            Some(_) => {
                 let finishing = Finishing {
                     coroutine: coroutine.unbind(),
                     result,
                 };
-                core.finishing = Some(Box::new(finishing));
-                suspend(&task, core, WaitKind::Scope(scope), Deadline::NEVER);
+                complete(py, &task, core, Box::new(finishing), false);
             }
         },
         Next::Reschedule => {
@@ -160,9 +159,10 @@ fn resume_value<'py>(
             }
         }
         core.deferred_cancel = false;
-        if let Resume::Wait(WaitKind::Scope(scope)) = &resume {
-            // The children have unwound. If some failed, that is what the owner must see (the
-            // scope's exit does not absorb it); else it gets its CancelledError.
+        if let (Resume::Wait(WaitKind::Scope(scope)), false) = (&resume, task.state().is_doomed()) {
+            // The children have unwound. If some failed and the cancel was the scope's own (not
+            // the task's: a cancelled task must keep unwinding), the owner sees the failures;
+            // else its CancelledError (and unobserved failures are reported when the scope goes).
             if let Err(failures) = scope.outcome(py) {
                 return Resumed::Value(Err(failures));
             }
@@ -383,17 +383,40 @@ fn suspend(task: &Arc<Task>, core: &mut TaskCore, kind: WaitKind, deadline: Dead
 
 /// The first scope the task left whose children still run, if any (done ones are dropped).
 /// A task whose coroutine is over waits for these before it finishes.
-fn unfinished_exited_scope(task: &Arc<Task>) -> Option<Arc<ScopeCore>> {
-    // SAFETY: this worker runs the task, and no Python code runs while the list is borrowed.
-    let scopes = unsafe { task.scopes_if_any() }?;
-    scopes.exited.retain(|scope| !scope.is_done());
-    scopes.exited.first().cloned()
+fn unfinished_exited_scope(task: &Arc<Task>, cancel: bool) -> Option<Arc<ScopeCore>> {
+    let finished: Vec<Arc<ScopeCore>>;
+    let next = {
+        // SAFETY: this worker runs the task, and no Python code runs while the list is borrowed.
+        let scopes = unsafe { task.scopes_if_any() }?;
+        finished = scopes
+            .exited
+            .extract_if(.., |scope| scope.is_done())
+            .collect();
+        if cancel {
+            for scope in &scopes.exited {
+                let _ = scope.cancel(CancelReason::Failure);
+            }
+        }
+        scopes.exited.first().cloned()
+    };
+    // Dropped once the list is no longer borrowed: a scope's Drop may run Python.
+    drop(finished);
+    next
 }
 
-/// Finishes a task whose coroutine is over, or waits for the children of the next scope it left
-/// (cancelling them if the task itself is cancelled meanwhile).
-fn complete(py: Python<'_>, task: &Arc<Task>, core: &mut TaskCore, finishing: Box<Finishing>) {
-    match unfinished_exited_scope(task) {
+/// Finishes a task whose coroutine is over, or waits for the children of the next scope it left.
+/// A task that failed or was cancelled (now, or from outside at any time: it is unwinding)
+/// cancels those children first, so it never waits on work nobody wants any more.
+fn complete(
+    py: Python<'_>,
+    task: &Arc<Task>,
+    core: &mut TaskCore,
+    finishing: Box<Finishing>,
+    cancelled: bool,
+) {
+    // A task that failed or was cancelled has nobody to hand its children's work to.
+    let cancel = cancelled || task.state().is_doomed() || finishing.result.is_err();
+    match unfinished_exited_scope(task, cancel) {
         Some(scope) => {
             core.finishing = Some(finishing);
             suspend(task, core, WaitKind::Scope(scope), Deadline::NEVER);

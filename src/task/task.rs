@@ -184,12 +184,48 @@ impl Task {
     /// Cancels the code inside one of the task's own scopes: the `CancelledError` is the same, but
     /// that scope absorbs it when it reaches the scope's exit.
     pub(crate) fn cancel_within_scope(self: &Arc<Self>) {
-        self.request_cancel(false);
+        let recorded = self.record_cancel_within_scope();
+        self.queue_if_woken(recorded);
+    }
+
+    /// The first half of `cancel_within_scope`, safe under a lock: records the request; pass
+    /// the result to `queue_if_woken` once the lock is released.
+    pub(crate) fn record_cancel_within_scope(&self) -> Cancel {
+        self.state.cancel(false)
+    }
+
+    /// Queues the task if recording a cancel woke it from a suspension.
+    pub(crate) fn queue_if_woken(self: &Arc<Self>, recorded: Cancel) {
+        if recorded == Cancel::Woken {
+            self.runtime.schedule(Arc::clone(self));
+        }
+    }
+
+    /// Completes a task that will never run again because its runtime closed: whoever waits for
+    /// it (a join, a scope, a thread in `block_on`) gets a CancelledError instead of waiting
+    /// forever.
+    ///
+    /// # Safety
+    /// No worker may run the task any more (the runtime's workers have been joined).
+    pub(crate) unsafe fn abandon(&self, py: Python<'_>) {
+        // SAFETY: no worker can run the task (the caller's contract), so we are its only user.
+        let core = unsafe { self.core() };
+        let closed = || {
+            Err(crate::errors::CancelledError::new_err(
+                "the runtime closed before the task finished",
+            ))
+        };
+        match std::mem::replace(&mut core.completion, Completion::Detached) {
+            Completion::Join { group, index } => {
+                let _ = group.complete(index, closed());
+            }
+            Completion::Scope { scope, slot } => scope.child_finished(py, slot, closed()),
+            Completion::Detached => {}
+        }
     }
 
     fn request_cancel(self: &Arc<Self>, doomed: bool) {
-        if self.state.cancel(doomed) == Cancel::Woken {
-            self.runtime.schedule(Arc::clone(self));
-        }
+        let recorded = self.state.cancel(doomed);
+        self.queue_if_woken(recorded);
     }
 }

@@ -16,7 +16,7 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
-use std::sync::{Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
 use crate::scope::ScopeCore;
@@ -33,15 +33,27 @@ pub(crate) enum TimerTarget {
     Cancel(Weak<ScopeCore>),
 }
 
+/// Strong references taken while checking entries under the heap's lock, dropped after it: the
+/// last reference to a task or scope may run Python code when dropped.
+#[derive(Default)]
+struct Graveyard {
+    tasks: Vec<Arc<Task>>,
+    scopes: Vec<Arc<ScopeCore>>,
+}
+
 impl TimerTarget {
-    fn is_live(&self) -> bool {
+    fn is_live(&self, graveyard: &mut Graveyard) -> bool {
         match self {
-            TimerTarget::Wake { task, epoch } => task
-                .upgrade()
-                .is_some_and(|task| task.state().is_suspended_at(*epoch)),
-            TimerTarget::Cancel(scope) => {
-                scope.upgrade().is_some_and(|scope| scope.awaits_deadline())
-            }
+            TimerTarget::Wake { task, epoch } => task.upgrade().is_some_and(|task| {
+                let live = task.state().is_suspended_at(*epoch);
+                graveyard.tasks.push(task);
+                live
+            }),
+            TimerTarget::Cancel(scope) => scope.upgrade().is_some_and(|scope| {
+                let live = scope.awaits_deadline();
+                graveyard.scopes.push(scope);
+                live
+            }),
         }
     }
 
@@ -128,12 +140,18 @@ impl Timers {
 
     /// Records that one entry will do nothing when it fires; rebuilds the heap when most are so.
     pub(crate) fn note_stale(&self) {
-        let mut synced = self.synced();
-        synced.stale += 1;
-        if synced.stale >= MIN_STALE_FOR_COMPACTION && synced.stale * 2 > synced.heap.len() {
-            synced.heap.retain(|Reverse(entry)| entry.target.is_live());
-            synced.stale = 0;
+        let mut graveyard = Graveyard::default();
+        {
+            let mut synced = self.synced();
+            synced.stale += 1;
+            if synced.stale >= MIN_STALE_FOR_COMPACTION && synced.stale * 2 > synced.heap.len() {
+                synced
+                    .heap
+                    .retain(|Reverse(entry)| entry.target.is_live(&mut graveyard));
+                synced.stale = 0;
+            }
         }
+        drop(graveyard);
     }
 
     /// Fires every timer due at `now`; returns the next deadline, which the reactor arms.
@@ -158,6 +176,11 @@ impl Timers {
             target.fire();
         }
         next
+    }
+
+    /// The earliest deadline in the heap, if any.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.synced().heap.peek().map(|Reverse(entry)| entry.at)
     }
 
     /// Entries in the heap, stale ones included.

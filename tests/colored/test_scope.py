@@ -68,7 +68,10 @@ def test_cancel_before_during_or_after_spawning_cancels_everything_pending(when,
     spawned = run_bounded(main(), threads=threads)
     expected = {'before': (False, False), 'during': (True, False), 'after': (True, True)}[when]
     assert spawned == expected
-    assert sorted(log) == (['a cancelled', 'b cancelled'] if when == 'after' else [])
+    # A task cancelled before it first ran never enters its body; one that ran is cancelled in
+    # it. 'a', spawned before the cancel, may already run on another worker; none finished.
+    expected = {'before': [[]], 'during': [[], ['a cancelled']]}
+    assert sorted(log) in expected.get(when, [['a cancelled', 'b cancelled']])
 
 
 def test_spawning_into_an_exited_scope_does_nothing():

@@ -6,6 +6,7 @@ cancel fails instead of hanging. The invariants: exactly one winner, every corou
 exactly once, nothing is left pending.
 """
 
+import itertools
 import threading
 
 import pytest
@@ -164,3 +165,69 @@ def test_cancelling_waiters_of_spawned_groups_cancels_and_awaits_every_member(ro
         return sorted(entered) == sorted(unwound)
 
     assert run_bounded(main(), threads=4)
+
+
+@pytest.mark.parametrize('round_', range(REPEAT))
+def test_a_deadline_firing_as_its_owner_leaves_never_cancels_code_after_the_block(round_):
+    strays = []
+
+    def child():
+        yield tonio.sleep(3600)
+
+    def owner():
+        for _ in range(25):
+            deadline = tonio.move_on_after(0.001)
+            with deadline:
+                for _ in range(50):
+                    deadline.spawn(child())
+                # Leave right as the deadline is cancelling the children.
+                while not deadline.cancelled:
+                    pass
+            try:
+                yield deadline()
+                yield tonio.yield_now()
+            except tonio.CancelledError:
+                strays.append(True)
+
+    def main():
+        yield tonio.spawn(*(owner() for _ in range(4)))
+
+    run_bounded(main(), threads=4)
+    assert strays == []
+
+
+@pytest.mark.parametrize('round_', range(REPEAT))
+def test_an_inner_scope_exit_never_eats_an_enclosing_scopes_cancel(round_):
+    lost = []
+
+    def body(outer, started):
+        with outer:
+            started.set()
+            for attempt in itertools.count():
+                inner = tonio.scope()
+                with inner:
+                    inner.cancel()
+                if outer.cancelled:
+                    yield tonio.yield_now()  # must raise the outer scope's CancelledError
+                    lost.append(True)
+                    return
+                if attempt % 64 == 63:
+                    # Let the cancellers run where workers are few (a GIL build).
+                    yield
+
+    def canceller(outer, started, spin):
+        yield started.wait()
+        for _ in range(spin):
+            pass
+        outer.cancel()
+
+    def trial(spin):
+        outer = tonio.scope()
+        started = tonio.Event()
+        yield tonio.spawn(body(outer, started), canceller(outer, started, spin))
+
+    def main():
+        yield tonio.spawn(*(trial(index * 7 % 2000) for index in range(RACES // 2)))
+
+    run_bounded(main(), threads=4)
+    assert lost == []

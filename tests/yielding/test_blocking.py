@@ -143,3 +143,25 @@ def test_a_cancelled_wait_drops_the_result_and_the_thread_takes_the_next_job(unr
     assert run_bounded(main(), blocking_threadpool_size=1) == ('next job', 1)
     assert log == ['waiter cancelled', 'slow finished']
     assert unraisable == []
+
+
+def test_block_on_after_the_run_ended_fails_instead_of_hanging(unraisable):
+    def child():
+        yield
+
+    def late():
+        time.sleep(0.2)
+        return tonio.block_on(child())
+
+    def main():
+        tonio.spawn_blocking(late)  # nobody waits for it
+        yield
+
+    run_bounded(main(), timeout=30)
+    assert [type(report.exc_value) for report in unraisable] == [RuntimeError]
+    assert 'closing' in str(unraisable[0].exc_value)
+
+
+def test_a_huge_idle_ttl_is_a_value_error_not_a_crash():
+    with pytest.raises(ValueError, match='blocking_threadpool_idle_ttl'):
+        tonio.runtime(blocking_threadpool_idle_ttl=1e30)

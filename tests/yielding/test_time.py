@@ -195,3 +195,19 @@ def test_virtual_clock_fires_timeouts_and_deadlines():
         return result, waited, time.time() - start
 
     assert run_bounded(main(), virtual_clock=True) == ((None, False), False, pytest.approx(15))
+
+
+@pytest.mark.parametrize('awaited', [True, False])
+def test_virtual_clock_goes_on_after_blocking_calls_finish(awaited):
+    def main():
+        start = time.time()
+        for _ in range(50):
+            handle = tonio.spawn_blocking(wall.sleep, 0.001)
+            if awaited:
+                yield handle
+            yield tonio.sleep(1)
+            if not awaited:
+                yield handle
+        return time.time() - start
+
+    assert run_bounded(main(), virtual_clock=True, timeout=30) == pytest.approx(50, abs=1e-6)
