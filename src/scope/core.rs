@@ -232,10 +232,7 @@ impl ScopeCore {
         if has_children {
             // Pruned here so a long-lived task that joins its scopes after leaving them (`yield
             // s()` after the block) does not accumulate them.
-            finished_scopes = scopes
-                .exited
-                .extract_if(.., |scope| scope.is_done())
-                .collect();
+            finished_scopes = scopes.take_finished();
             scopes.exited.push(Arc::clone(self));
         }
         if stale {

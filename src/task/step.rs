@@ -388,10 +388,7 @@ fn unfinished_exited_scope(task: &Arc<Task>, cancel: bool) -> Option<Arc<ScopeCo
     let next = {
         // SAFETY: this worker runs the task, and no Python code runs while the list is borrowed.
         let scopes = unsafe { task.scopes_if_any() }?;
-        finished = scopes
-            .exited
-            .extract_if(.., |scope| scope.is_done())
-            .collect();
+        finished = scopes.take_finished();
         if cancel {
             for scope in &scopes.exited {
                 let _ = scope.cancel(CancelReason::Failure);

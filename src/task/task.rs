@@ -58,6 +58,18 @@ pub(crate) struct TaskScopes {
     pub(crate) exited: Vec<Arc<ScopeCore>>,
 }
 
+impl TaskScopes {
+    /// Removes the exited scopes that are done and returns them, for the caller to drop once it
+    /// no longer borrows the list (a scope's Drop may run Python).
+    pub(crate) fn take_finished(&mut self) -> Vec<Arc<ScopeCore>> {
+        let (finished, pending) = std::mem::take(&mut self.exited)
+            .into_iter()
+            .partition(|scope| scope.is_done());
+        self.exited = pending;
+        finished
+    }
+}
+
 pub(crate) struct TaskCore {
     /// The coroutine and the sub-coroutines it yielded, innermost last.
     pub(crate) stack: SmallVec<[Py<PyAny>; 2]>,
