@@ -35,6 +35,18 @@ def as_coroutine(obj: Any, what: str) -> Any:
     )
 
 
+def _coroutines(objs: tuple[Any, ...], what: str) -> list[Any]:
+    """``as_coroutine`` for every argument; if one is invalid, the coroutines already given are
+    closed (they will never run) before the TypeError propagates."""
+    try:
+        return [as_coroutine(obj, f'{what} argument {index + 1}') for index, obj in enumerate(objs)]
+    except TypeError:
+        for obj in objs:
+            if isinstance(obj, (types.GeneratorType, types.CoroutineType)):
+                obj.close()
+        raise
+
+
 @types.coroutine
 def _as_list(handle: Spawned) -> Generator[Any, Any, list[Any]]:
     return [(yield handle)]
@@ -63,9 +75,7 @@ def select(*coros: Any) -> Generator[Any, Any, Any]:
     cancelled (and have unwound when this returns). A failure raises instead."""
     if not coros:
         raise TypeError('select() needs at least one coroutine')
-    racers = [
-        as_coroutine(coro, f'select() argument {index + 1}') for index, coro in enumerate(coros)
-    ]
+    racers = _coroutines(coros, 'select()')
     won: list[Any] = []
     scope = Scope()
     with scope:
@@ -89,10 +99,7 @@ class as_completed:
     """
 
     def __init__(self, *coros: Any) -> None:
-        coros = tuple(
-            as_coroutine(coro, f'as_completed() argument {index + 1}')
-            for index, coro in enumerate(coros)
-        )
+        coros = tuple(_coroutines(coros, 'as_completed()'))
         self._finished: collections.deque[tuple[bool, Any]] = collections.deque()
         self._ready = Event()
         self._left = len(coros)
