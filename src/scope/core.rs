@@ -392,14 +392,19 @@ impl ScopeCore {
         slot: ChildSlot,
         result: PyResult<Py<PyAny>>,
     ) {
-        let failed = matches!(&result, Err(err) if !err.is_instance_of::<CancelledError>(py));
+        // A child's return value is dropped before locking: dropping it may run Python code.
+        let failure = match result {
+            Err(err) if !err.is_instance_of::<CancelledError>(py) => Some(err),
+            _ => None,
+        };
+        let failed = failure.is_some();
         let stale = {
             let mut synced = self.synced();
             if let Some(child) = synced.children.get_mut(slot as usize) {
                 *child = None;
             }
             synced.free.push(slot);
-            if let (true, Err(err)) = (failed, result) {
+            if let Some(err) = failure {
                 synced.failures.push(err);
                 synced.observed = false;
             }
