@@ -123,13 +123,15 @@ pub(crate) fn block_on(py: Python<'_>, coroutine: Bound<'_, PyAny>) -> PyResult<
         coroutine.unbind(),
         context,
         completion,
-    );
+    )?;
     group.set_members(Box::new([Arc::downgrade(&task)]));
+    // While this pool thread waits for the task it is not "busy" for the virtual clock, which
+    // must be free to jump for the task's timers. The order keeps the count honest: the group
+    // counts the thread back in when it completes (before waking it), the task is queued before
+    // the thread counts itself out, so at no moment do both look idle while work is pending.
+    group.set_blocking_waiter(&runtime);
     runtime.schedule(task);
-    // While this pool thread waits for tasks, it is not "busy" for the virtual clock, which must
-    // be free to jump for those tasks' timers.
     runtime.blocking_job_finished();
     py.detach(|| group.done_event().wait_blocking());
-    runtime.blocking().job_resumed();
     group.outcome(py)
 }

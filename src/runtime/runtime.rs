@@ -72,7 +72,7 @@ impl Runtime {
             coroutine.unbind(),
             context,
             completion,
-        ));
+        )?);
 
         let mut interrupt: Option<PyErr> = None;
         let mut phase = Phase::Main;

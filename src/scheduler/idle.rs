@@ -95,13 +95,16 @@ impl Idle {
         if !should_stay_awake() {
             std::thread::park();
         }
-        self.wakeups.fetch_add(1, Ordering::SeqCst);
         // Woken by notify (already removed), by a spurious unpark, or never parked: make sure we
         // are off the list either way.
-        let mut sleepers = self.sleepers();
-        if let Some(position) = sleepers.iter().position(|&sleeper| sleeper == worker) {
-            sleepers.swap_remove(position);
-            self.count.fetch_sub(1, Ordering::Relaxed);
+        {
+            let mut sleepers = self.sleepers();
+            if let Some(position) = sleepers.iter().position(|&sleeper| sleeper == worker) {
+                sleepers.swap_remove(position);
+                self.count.fetch_sub(1, Ordering::Relaxed);
+            }
         }
+        // After leaving the list and before touching a queue (see `wakeups`).
+        self.wakeups.fetch_add(1, Ordering::SeqCst);
     }
 }

@@ -312,6 +312,13 @@ impl ScopeCore {
                 slot,
             },
         );
+        let task = match task {
+            Ok(task) => task,
+            Err(err) => {
+                self.release_slot(slot);
+                return Err(err);
+            }
+        };
         let cancelled = {
             let mut synced = self.synced();
             synced.children[slot as usize] = Some(Arc::downgrade(&task));

@@ -24,6 +24,7 @@ use pyo3::types::PyList;
 
 use super::Task;
 use crate::errors::CancelledError;
+use crate::runtime::Shared;
 use crate::time::Timeout;
 use crate::wait::{EventCore, WaitKind, Waiter};
 
@@ -68,6 +69,10 @@ pub(crate) struct JoinGroup {
     observed: AtomicBool,
     collect: Collect,
     members: Members,
+    /// Set by `block_on`: the blocking thread parked on this group counts as running again from
+    /// the moment the group completes (before it is woken), so the virtual clock cannot jump
+    /// in between.
+    blocking_waiter: OnceLock<Arc<Shared>>,
     done: EventCore,
 }
 
@@ -93,8 +98,14 @@ impl JoinGroup {
             observed: AtomicBool::new(false),
             collect,
             members,
+            blocking_waiter: OnceLock::new(),
             done: EventCore::default(),
         })
+    }
+
+    /// Marks a blocking thread of `runtime` as the group's waiter (see `blocking_waiter`).
+    pub(crate) fn set_blocking_waiter(&self, runtime: &Arc<Shared>) {
+        let _ = self.blocking_waiter.set(Arc::clone(runtime));
     }
 
     /// Records the group's tasks (so a cancelled waiter can cancel them).
@@ -151,6 +162,9 @@ impl JoinGroup {
                 .push(err),
         }
         if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            if let Some(runtime) = self.blocking_waiter.get() {
+                runtime.blocking().job_resumed();
+            }
             self.done.set();
             true
         } else {

@@ -8,7 +8,7 @@
 //! The registry is sharded to keep worker threads off each other's locks: a task lives in the shard
 //! picked by a round-robin counter and remembers its slot, so removal is O(1).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::Task;
@@ -16,10 +16,27 @@ use super::Task;
 const SHARDS: usize = 16;
 
 /// Where a task sits in the registry.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Slot {
     shard: usize,
     index: usize,
+}
+
+impl Slot {
+    /// No slot (in `Slot::pack` form).
+    pub(crate) const NONE: u64 = u64::MAX;
+
+    /// The slot as one word, so a task can keep it in an atomic.
+    pub(crate) fn pack(self) -> u64 {
+        ((self.index as u64) << 8) | self.shard as u64
+    }
+
+    pub(crate) fn unpack(packed: u64) -> Option<Self> {
+        (packed != Self::NONE).then_some(Self {
+            shard: (packed & 0xff) as usize,
+            index: (packed >> 8) as usize,
+        })
+    }
 }
 
 #[derive(Default)]
@@ -32,6 +49,8 @@ pub(crate) struct TaskRegistry {
     shards: [Mutex<Shard>; SHARDS],
     next_shard: AtomicUsize,
     live: AtomicUsize,
+    /// Set when the runtime closes: no task may be registered (it would never run nor be freed).
+    closed: AtomicBool,
 }
 
 impl TaskRegistry {
@@ -40,6 +59,7 @@ impl TaskRegistry {
             shards: std::array::from_fn(|_| Mutex::new(Shard::default())),
             next_shard: AtomicUsize::new(0),
             live: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -51,10 +71,16 @@ impl TaskRegistry {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(crate) fn insert(&self, task: Arc<Task>) -> Slot {
+    /// Registers a task; None once the registry was drained (the runtime is closing).
+    pub(crate) fn insert(&self, task: Arc<Task>) -> Option<Slot> {
         let shard_index = self.next_shard.fetch_add(1, Ordering::Relaxed) % SHARDS;
-        self.live.fetch_add(1, Ordering::AcqRel);
         let mut shard = self.shard(shard_index);
+        // Checked under the shard lock that `drain` takes after setting the flag: an insert
+        // either lands before the drain reaches this shard, or sees the flag.
+        if self.closed.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.live.fetch_add(1, Ordering::AcqRel);
         let index = match shard.free.pop() {
             Some(index) => {
                 shard.entries[index] = Some(task);
@@ -65,10 +91,10 @@ impl TaskRegistry {
                 shard.entries.len() - 1
             }
         };
-        Slot {
+        Some(Slot {
             shard: shard_index,
             index,
-        }
+        })
     }
 
     /// Removes a finished task and returns how many tasks are still live.
@@ -97,8 +123,9 @@ impl TaskRegistry {
         tasks
     }
 
-    /// Drops every task still registered (runtime teardown) and returns them for disposal.
+    /// Closes the registry and returns every task still registered (runtime teardown).
     pub(crate) fn drain(&self) -> Vec<Arc<Task>> {
+        self.closed.store(true, Ordering::SeqCst);
         let mut tasks = Vec::new();
         for index in 0..SHARDS {
             let mut shard = self.shard(index);

@@ -26,7 +26,7 @@ pub(crate) fn spawn_task(
     } else {
         None
     };
-    let task = Task::new(Arc::clone(runtime), coroutine.unbind(), context, completion);
+    let task = Task::new(Arc::clone(runtime), coroutine.unbind(), context, completion)?;
     let weak = Arc::downgrade(&task);
     runtime.schedule(task);
     Ok(weak)
@@ -71,7 +71,18 @@ fn spawn_group(
             group: Arc::clone(&group),
             index,
         };
-        members.push(spawn_task(py, &runtime, coro, completion)?);
+        match spawn_task(py, &runtime, coro, completion) {
+            Ok(task) => members.push(task),
+            Err(err) => {
+                // The tasks already started run on (into a group nobody will wait for, so
+                // their failures are reported); the slots of the ones never created are filled
+                // so the group still completes.
+                for missing in index..coros.len() as u32 {
+                    let _ = group.complete(missing, Ok(py.None()));
+                }
+                return Err(err);
+            }
+        }
     }
     group.set_members(members.into_boxed_slice());
     Ok(JoinHandle::new(group))

@@ -457,7 +457,7 @@ fn finish(
             }
         }
     }
-    if let Some(slot) = core.slot.take() {
+    if let Some(slot) = task.take_slot() {
         task.runtime().task_finished(slot);
     }
 }

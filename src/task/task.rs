@@ -14,8 +14,10 @@
 //! take-over), so the core is never accessed concurrently.
 
 use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use smallvec::SmallVec;
 
@@ -77,7 +79,6 @@ pub(crate) struct TaskCore {
     /// A copied `contextvars.Context` the task runs in (runtime option `context=True`).
     pub(crate) context: Option<Py<PyAny>>,
     pub(crate) completion: Completion,
-    pub(crate) slot: Option<Slot>,
     /// The current suspension has a timer in the heap (which goes stale if something else wakes it).
     pub(crate) timer_armed: bool,
     /// A cancellation arrived while the task waited for children it owns; it is delivered once they
@@ -99,6 +100,9 @@ pub(crate) struct Task {
     state: TaskState,
     runtime: Arc<Shared>,
     core: UnsafeCell<TaskCore>,
+    /// Where the task sits in the registry (`Slot::pack`); atomic because it is written after
+    /// the task became visible in the registry.
+    slot: AtomicU64,
     /// Allocated when the task first enters a scope (most tasks never do).
     scopes: UnsafeCell<Option<Box<TaskScopes>>>,
 }
@@ -116,7 +120,7 @@ impl Task {
         coroutine: Py<PyAny>,
         context: Option<Py<PyAny>>,
         completion: Completion,
-    ) -> Arc<Self> {
+    ) -> PyResult<Arc<Self>> {
         let mut stack = SmallVec::new();
         stack.push(coroutine);
         let task = Arc::new(Self {
@@ -127,17 +131,25 @@ impl Task {
                 resume: Resume::Wait(WaitKind::YieldNow),
                 context,
                 completion,
-                slot: None,
                 timer_armed: false,
                 deferred_cancel: false,
                 finishing: None,
             }),
+            slot: AtomicU64::new(Slot::NONE),
             scopes: UnsafeCell::new(None),
         });
-        let slot = task.runtime.registry().insert(Arc::clone(&task));
-        // SAFETY: the task has not been queued yet, so this thread is its only user.
-        unsafe { (*task.core.get()).slot = Some(slot) };
-        task
+        let Some(slot) = task.runtime.registry().insert(Arc::clone(&task)) else {
+            return Err(PyRuntimeError::new_err(
+                "the tonio runtime is closed: it runs no more tasks",
+            ));
+        };
+        task.slot.store(slot.pack(), Ordering::Release);
+        Ok(task)
+    }
+
+    /// Takes the task's registry slot (once, when it finishes).
+    pub(crate) fn take_slot(&self) -> Option<Slot> {
+        Slot::unpack(self.slot.swap(Slot::NONE, Ordering::AcqRel))
     }
 
     pub(crate) fn runtime(&self) -> &Arc<Shared> {

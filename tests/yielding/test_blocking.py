@@ -165,3 +165,20 @@ def test_block_on_after_the_run_ended_fails_instead_of_hanging(unraisable):
 def test_a_huge_idle_ttl_is_a_value_error_not_a_crash():
     with pytest.raises(ValueError, match='blocking_threadpool_idle_ttl'):
         tonio.runtime(blocking_threadpool_idle_ttl=1e30)
+
+
+def test_spawning_from_a_blocking_thread_after_the_runtime_closed_is_an_error(unraisable):
+    def child():
+        yield
+
+    def late():
+        time.sleep(0.2)
+        tonio.spawn(child())
+
+    def main():
+        tonio.spawn_blocking(late)  # nobody waits for it
+        yield
+
+    run_bounded(main(), timeout=30)
+    assert [type(report.exc_value) for report in unraisable] == [RuntimeError]
+    assert 'closed' in str(unraisable[0].exc_value)

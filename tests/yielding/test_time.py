@@ -211,3 +211,21 @@ def test_virtual_clock_goes_on_after_blocking_calls_finish(awaited):
         return time.time() - start
 
     assert run_bounded(main(), virtual_clock=True, timeout=30) == pytest.approx(50, abs=1e-6)
+
+
+def test_virtual_clock_does_not_jump_while_a_blocking_function_resumes_after_block_on():
+    def short():
+        yield tonio.yield_now()
+        return 1
+
+    def blocking():
+        return sum(tonio.block_on(short()) for _ in range(100))
+
+    def main():
+        start = time.time()
+        with tonio.move_on_after(100) as deadline:
+            total = yield tonio.spawn_blocking(blocking)
+        return total, deadline.timed_out, time.time() - start
+
+    for _ in range(5):
+        assert run_bounded(main(), virtual_clock=True, threads=2) == (100, False, 0)
