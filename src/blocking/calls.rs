@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use super::pool::Job;
-use crate::py::{copy_current_context, expect_coroutine};
+use crate::py::expect_coroutine;
 use crate::runtime::{current_runtime, on_worker, Shared};
 use crate::task::{Collect, Completion, JoinGroup, JoinHandle, Task};
 
@@ -108,11 +108,7 @@ pub(crate) fn block_on(py: Python<'_>, coroutine: Bound<'_, PyAny>) -> PyResult<
             "block_on(): the runtime is closing and runs no more tasks",
         ));
     }
-    let context = if runtime.config.context {
-        Some(copy_current_context(py)?)
-    } else {
-        None
-    };
+    let context = runtime.task_context(py)?;
     let group = JoinGroup::new(1, Collect::Single);
     let completion = Completion::Join {
         group: Arc::clone(&group),

@@ -18,7 +18,7 @@ use super::config::{Config, Options};
 use super::current::on_worker;
 use super::memory::release_free_memory;
 use super::shared::Shared;
-use crate::py::{copy_current_context, expect_coroutine};
+use crate::py::expect_coroutine;
 use crate::reactor::SignalWakeup;
 use crate::scheduler::spawn_workers;
 use crate::task::{Collect, Completion, JoinGroup, Task};
@@ -58,11 +58,7 @@ impl Runtime {
         py.check_signals()?;
         let root = JoinGroup::new(1, Collect::Single);
         shared.set_root(Some(Arc::clone(&root)));
-        let context = if shared.config.context {
-            Some(copy_current_context(py)?)
-        } else {
-            None
-        };
+        let context = shared.task_context(py)?;
         let completion = Completion::Join {
             group: Arc::clone(&root),
             index: 0,

@@ -9,10 +9,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arc_swap::ArcSwapOption;
+use pyo3::prelude::*;
 
 use super::config::Config;
 use super::current::worker_index_on;
 use crate::blocking::BlockingPool;
+use crate::py::copy_current_context;
 use crate::reactor::Reactor;
 use crate::scheduler::{Idle, RunQueues};
 use crate::task::{JoinGroup, Task, TaskRegistry};
@@ -84,6 +86,16 @@ impl Shared {
             None => self.queues.push_injector(task),
         }
         self.idle.notify_one();
+    }
+
+    /// The `contextvars` context a new task runs in: a copy of the caller's with the runtime
+    /// option `context=True`, else none.
+    pub(crate) fn task_context(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        if self.config.context {
+            copy_current_context(py).map(Some)
+        } else {
+            Ok(None)
+        }
     }
 
     pub(crate) fn add_timer(&self, at: Instant, target: TimerTarget) {

@@ -27,7 +27,6 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::errors::CancelledError;
-use crate::py::copy_current_context;
 use crate::runtime::Shared;
 use crate::task::{Completion, Task};
 use crate::time::{Timeout, TimerTarget};
@@ -293,15 +292,12 @@ impl ScopeCore {
             coroutine.call_method0("close")?;
             return Ok(false);
         };
-        let context = match self.runtime.config.context {
-            true => match copy_current_context(py) {
-                Ok(context) => Some(context),
-                Err(err) => {
-                    self.release_slot(slot);
-                    return Err(err);
-                }
-            },
-            false => None,
+        let context = match self.runtime.task_context(py) {
+            Ok(context) => context,
+            Err(err) => {
+                self.release_slot(slot);
+                return Err(err);
+            }
         };
         let task = Task::new(
             Arc::clone(&self.runtime),

@@ -11,7 +11,7 @@ use pyo3::types::PyTuple;
 
 use super::join::{Collect, JoinGroup, JoinHandle};
 use super::task::{Completion, Task};
-use crate::py::{copy_current_context, expect_coroutine};
+use crate::py::expect_coroutine;
 use crate::runtime::{current_runtime, Shared};
 
 /// Creates one task for `coroutine` and queues it.
@@ -21,11 +21,7 @@ pub(crate) fn spawn_task(
     coroutine: Bound<'_, PyAny>,
     completion: Completion,
 ) -> PyResult<Weak<Task>> {
-    let context = if runtime.config.context {
-        Some(copy_current_context(py)?)
-    } else {
-        None
-    };
+    let context = runtime.task_context(py)?;
     let task = Task::new(Arc::clone(runtime), coroutine.unbind(), context, completion)?;
     let weak = Arc::downgrade(&task);
     runtime.schedule(task);
