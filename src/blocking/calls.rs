@@ -8,17 +8,8 @@ use pyo3::types::{PyDict, PyTuple};
 
 use super::pool::Job;
 use crate::py::expect_coroutine;
-use crate::runtime::{current_runtime, on_worker, Shared};
+use crate::runtime::{calling_runtime, on_worker, Shared};
 use crate::task::{Collect, Completion, JoinGroup, JoinHandle, Task};
-
-fn calling_runtime(what: &str) -> PyResult<Arc<Shared>> {
-    current_runtime().ok_or_else(|| {
-        PyRuntimeError::new_err(format!(
-            "{what} must be called on a tonio runtime (from a task, or from a blocking call it \
-             made)"
-        ))
-    })
-}
 
 fn expect_callable(what: &str, function: &Bound<'_, PyAny>) -> PyResult<()> {
     if function.is_callable() {

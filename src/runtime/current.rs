@@ -9,6 +9,9 @@
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+
 use super::Shared;
 use crate::task::Task;
 
@@ -49,6 +52,16 @@ pub(crate) fn exit() {
 /// The runtime this thread works for (as a worker or a blocking-pool thread).
 pub(crate) fn current_runtime() -> Option<Arc<Shared>> {
     CURRENT.with(|current| current.borrow().runtime.clone())
+}
+
+/// The runtime of the calling thread, or the error for calling `what` from anywhere else.
+pub(crate) fn calling_runtime(what: &str) -> PyResult<Arc<Shared>> {
+    current_runtime().ok_or_else(|| {
+        PyRuntimeError::new_err(format!(
+            "{what} must be called from a task running on a tonio runtime, or from a blocking \
+             function it runs (start one with tonio.run(), @tonio.main or tonio.runtime())"
+        ))
+    })
 }
 
 /// Whether this thread is a worker of some runtime (blocking it would stall that runtime).

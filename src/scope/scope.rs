@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 
 use super::core::{CancelReason, ScopeCore};
 use crate::py::expect_coroutine;
-use crate::runtime::{current_runtime, running_task};
+use crate::runtime::{calling_runtime, running_task};
 use crate::task::Task;
 use crate::time::Timeout;
 use crate::wait::{WaitKind, Waiter};
@@ -53,12 +53,7 @@ impl Scope {
     #[new]
     #[pyo3(signature = (timeout = None, *, fail_on_timeout = false))]
     fn new(timeout: Option<&Bound<'_, PyAny>>, fail_on_timeout: bool) -> PyResult<Self> {
-        let runtime = current_runtime().ok_or_else(|| {
-            PyRuntimeError::new_err(
-                "a scope can only be created on a tonio runtime (inside a task, or in a blocking \
-                 call it made)",
-            )
-        })?;
+        let runtime = calling_runtime("scope()")?;
         let parsed = Timeout::after(timeout, "scope timeout")?;
         let timeout_seconds = match timeout {
             Some(value) if !value.is_none() => Some(value.extract::<f64>()?),

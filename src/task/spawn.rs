@@ -5,14 +5,14 @@
 
 use std::sync::{Arc, Weak};
 
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use super::join::{Collect, JoinGroup, JoinHandle};
 use super::task::{Completion, Task};
 use crate::py::expect_coroutine;
-use crate::runtime::{current_runtime, Shared};
+use crate::runtime::{calling_runtime, Shared};
 
 /// Creates one task for `coroutine` and queues it.
 pub(crate) fn spawn_task(
@@ -26,16 +26,6 @@ pub(crate) fn spawn_task(
     let weak = Arc::downgrade(&task);
     runtime.schedule(task);
     Ok(weak)
-}
-
-/// The runtime of the calling task, or the error for calling from anywhere else.
-fn calling_runtime(what: &str) -> PyResult<Arc<Shared>> {
-    current_runtime().ok_or_else(|| {
-        PyRuntimeError::new_err(format!(
-            "{what} must be called from a task running on a tonio runtime (start one with \
-                 tonio.run(), @tonio.main or tonio.runtime())"
-        ))
-    })
 }
 
 /// Checks every argument before any task is created, so a bad call spawns nothing.
