@@ -78,16 +78,16 @@ pub(crate) fn run_task(py: Python<'_>, task: Arc<Task>) {
     let core = unsafe { task.core() };
     if let Some(finishing) = core.finishing.take() {
         // Woken while waiting for the children of scopes it left: finish, or wait for the next.
-        if let Resume::Wait(kind) =
-            std::mem::replace(&mut core.resume, Resume::Wait(WaitKind::YieldNow))
-        {
-            if start.outcome != Outcome::Set {
-                if let Some(event) = kind.event() {
-                    event.deregister(&task);
-                }
-            }
-        }
-        return complete(py, &task, core, finishing, start.cancelled);
+        let _ = leave_wait(&task, core, start);
+        let Finishing { coroutine, result } = *finishing;
+        return complete(
+            py,
+            &task,
+            core,
+            coroutine.into_bound(py),
+            result,
+            start.cancelled,
+        );
     }
     let mut value = match resume_value(py, &task, core, start) {
         Resumed::Value(value) => value,
@@ -108,16 +108,7 @@ pub(crate) fn run_task(py: Python<'_>, task: Arc<Task>) {
         drive(py, &task, core, value)
     };
     match next {
-        Next::Finished(coroutine, result) => match unfinished_exited_scope(&task, false) {
-            None => finish(py, &task, core, &coroutine, result),
-            Some(_) => {
-                let finishing = Finishing {
-                    coroutine: coroutine.unbind(),
-                    result,
-                };
-                complete(py, &task, core, Box::new(finishing), false);
-            }
-        },
+        Next::Finished(coroutine, result) => complete(py, &task, core, coroutine, result, false),
         Next::Reschedule => {
             core.resume = Resume::Wait(WaitKind::YieldNow);
             task.state().reschedule();
@@ -132,17 +123,13 @@ fn cancelled_error() -> PyErr {
     CancelledError::new_err("task was cancelled")
 }
 
-/// The value (or exception) the task resumes with, from what it was waiting for and why it woke.
-fn resume_value<'py>(
-    py: Python<'py>,
-    task: &Arc<Task>,
-    core: &mut TaskCore,
-    start: RunStart,
-) -> Resumed<'py> {
+/// Takes what the task waited for out of its core and undoes the registrations that the way it
+/// woke left behind: its entry in the event's list (woken by a timeout or a cancel) and its timer
+/// (woken by anything but the timer).
+fn leave_wait(task: &Arc<Task>, core: &mut TaskCore, start: RunStart) -> Resume {
     let resume = std::mem::replace(&mut core.resume, Resume::Wait(WaitKind::YieldNow));
     if let Resume::Wait(kind) = &resume {
         if start.outcome != Outcome::Set {
-            // Woken by a timeout or a cancel: the event still lists this task; drop that entry.
             if let Some(event) = kind.event() {
                 event.deregister(task);
             }
@@ -151,6 +138,17 @@ fn resume_value<'py>(
             task.runtime().timers().note_stale();
         }
     }
+    resume
+}
+
+/// The value (or exception) the task resumes with, from what it was waiting for and why it woke.
+fn resume_value<'py>(
+    py: Python<'py>,
+    task: &Arc<Task>,
+    core: &mut TaskCore,
+    start: RunStart,
+) -> Resumed<'py> {
+    let resume = leave_wait(task, core, start);
     if start.cancelled || core.deferred_cancel {
         if let Resume::Wait(kind) = &resume {
             if waits_through_cancel(task, kind) {
@@ -408,20 +406,19 @@ fn complete(
     py: Python<'_>,
     task: &Arc<Task>,
     core: &mut TaskCore,
-    finishing: Box<Finishing>,
+    coroutine: Bound<'_, PyAny>,
+    result: PyResult<Py<PyAny>>,
     cancelled: bool,
 ) {
     // A task that failed or was cancelled has nobody to hand its children's work to.
-    let cancel = cancelled || task.state().is_doomed() || finishing.result.is_err();
+    let cancel = cancelled || result.is_err() || task.state().is_doomed();
     match unfinished_exited_scope(task, cancel) {
         Some(scope) => {
-            core.finishing = Some(finishing);
+            let coroutine = coroutine.unbind();
+            core.finishing = Some(Box::new(Finishing { coroutine, result }));
             suspend(task, core, WaitKind::Scope(scope), Deadline::NEVER);
         }
-        None => {
-            let Finishing { coroutine, result } = *finishing;
-            finish(py, task, core, coroutine.bind(py), result);
-        }
+        None => finish(py, task, core, &coroutine, result),
     }
 }
 
