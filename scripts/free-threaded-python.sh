@@ -3,8 +3,9 @@
 #
 # Order: $TONIO_PYTHON, then python3.14t / python3.13t on PATH, then a cached build under
 # $TONIO_CACHE (default ~/.cache/tonio). With none of those, CPython 3.13 is built with
-# --disable-gil from Debian trixie's source package (fetched through a private apt state dir, so
-# the machine's own apt configuration is untouched) and cached, so the next run is instant.
+# --disable-gil from Debian trixie's source package and cached, so the next run is instant. The
+# source is fetched through a private apt state dir that reuses the archive URI and keyring of the
+# machine's own apt sources (which stay untouched); the script names no host of its own.
 # Build output goes to stderr; stdout carries only the interpreter path.
 set -euo pipefail
 
@@ -13,6 +14,30 @@ prefix="$cache/python3.13t"
 
 is_free_threaded() {
     "$1" -c 'import sys; sys.exit(0 if not sys._is_gil_enabled() else 1)' >/dev/null 2>&1
+}
+
+# Prints "<archive URI> <keyring path>" of the first Debian archive in the machine's apt sources.
+debian_archive() {
+    local file
+    for file in /etc/apt/sources.list.d/*.sources; do
+        [ -r "$file" ] || continue
+        # deb822: stanzas separated by blank lines; keep the first whose URI is a Debian archive.
+        awk 'BEGIN { RS = ""; FS = "\n" }
+            {
+                uri = ""; key = ""
+                for (i = 1; i <= NF; i++) {
+                    if ($i ~ /^URIs:/) { uri = $i; sub(/^URIs:[ \t]*/, "", uri); sub(/[ \t].*$/, "", uri) }
+                    if ($i ~ /^Signed-By:/) { key = $i; sub(/^Signed-By:[ \t]*/, "", key) }
+                }
+                if (uri ~ /^https?:\/\/[^ ]*\/debian\/?$/) { print uri, key; exit }
+            }' "$file"
+    done | head -1 | grep . && return 0
+    local list
+    for list in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -r "$list" ] || continue
+        sed -nE 's|^deb(-src)? +\[([^]]*)\] +(https?://[^ ]*/debian/?) .*|\3 \2|p' "$list" |
+            sed -E 's|^([^ ]*) .*signed-by=([^ ]*).*|\1 \2|'
+    done | head -1 | grep .
 }
 
 if [ -n "${TONIO_PYTHON:-}" ]; then
@@ -35,10 +60,19 @@ work="$cache/build"
 rm -rf "$work"
 mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
 
-# The private sources list reuses the archive URI and keyring of the machine's own Debian source.
-uri=$( (grep -rhoE '^URIs: *https?://[^ ]*/debian/?$' /etc/apt/sources.list.d/ /etc/apt/sources.list 2>/dev/null || true) | head -1 | sed 's/^URIs: *//')
-uri="${uri:-http://deb.debian.org/debian}"
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+# The private sources list reuses the archive URI and keyring of the machine's own Debian apt
+# source (deb822 `.sources` stanzas or one-line `.list` entries); nothing else is assumed.
+read -r uri keyring < <(debian_archive) || true
+if [ -z "${uri:-}" ]; then
+    echo "cannot build a free-threaded CPython: no Debian archive (a URI ending in /debian) in" \
+        "the apt sources under /etc/apt; install python3.13t or set TONIO_PYTHON" >&2
+    exit 1
+fi
+if [ -z "${keyring:-}" ] || [ ! -r "$keyring" ]; then
+    echo "cannot build a free-threaded CPython: the apt source for $uri names no readable" \
+        "signed-by keyring (got '${keyring:-nothing}'); install python3.13t or set TONIO_PYTHON" >&2
+    exit 1
+fi
 echo "deb-src [signed-by=$keyring] $uri trixie main" >"$work/sources.list"
 apt_opts=(
     -o "Dir::Etc::SourceList=$work/sources.list"
