@@ -1,6 +1,6 @@
 //! tonio's native core (`tonio._tonio`): a registry of what each area exposes to Python.
 //!
-//! Start at `task/step.rs` (how a task is driven), `wait/` (Event and Waiter, the one primitive),
+//! Start at `task/driver.rs` (how a task is driven), `wait/` (the wait sources, Event and Waiter),
 //! `scheduler/` (queues and workers) and `reactor/` (the main thread's poll loop);
 //! `docs/architecture.md` draws the whole picture.
 
@@ -22,11 +22,11 @@ fn _tonio(module: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = module.py();
     module.add_class::<wait::Event>()?;
     module.add_class::<wait::Waiter>()?;
-    module.add_class::<task::JoinHandle>()?;
-    module.add_class::<task::Spawner>()?;
+    module.add_class::<task::Spawned>()?;
+    module.add_class::<task::Spawn>()?;
     module.add_class::<runtime::Runtime>()?;
     module.add_class::<scope::Scope>()?;
-    module.add("spawn", task::Spawner)?;
+    module.add("spawn", task::Spawn)?;
     module.add_function(wrap_pyfunction!(blocking::spawn_blocking, module)?)?;
     module.add_function(wrap_pyfunction!(blocking::map_blocking, module)?)?;
     module.add_function(wrap_pyfunction!(blocking::block_on, module)?)?;

@@ -30,17 +30,22 @@ class Scope(_CoreScope):
         return absorbed
 
 
-def scope(timeout: float | None = None) -> Scope:
-    """A scope; with ``timeout`` (seconds), everything in it is cancelled when it passes
-    (``s.timed_out`` tells afterwards)."""
-    return Scope(timeout)
+def scope(cancel_on_exc: bool = True, *, timeout: float | None = None) -> Scope:
+    """A scope for tasks and a cancel scope for the code inside it.
+
+    ``cancel_on_exc`` (TonIO's first argument): a failing task, or an exception leaving the
+    block, cancels everything else in the scope. The default here is True, as in trio's
+    nurseries; TonIO's is False. ``timeout`` (seconds, keyword-only): everything in the scope is
+    cancelled when it passes (``s.timed_out`` tells afterwards).
+    """
+    return Scope(cancel_on_exc, timeout=timeout)
 
 
 def move_on_after(seconds: float) -> Scope:
     """``with move_on_after(s):`` cancels the block after ``s`` seconds and carries on after it."""
-    return Scope(seconds)
+    return Scope(timeout=seconds)
 
 
 def fail_after(seconds: float) -> Scope:
     """``with fail_after(s):`` cancels the block after ``s`` seconds and raises TimeoutError."""
-    return Scope(seconds, fail_on_timeout=True)
+    return Scope(timeout=seconds, fail_on_timeout=True)

@@ -19,7 +19,7 @@ def timeout(coro: Any, seconds: float) -> Generator[Any, Any, tuple[Any, bool]]:
     ``(None, False)`` once it was cancelled and has unwound."""
     coro = as_coroutine(coro, 'timeout() first argument')
     try:
-        deadline = Scope(seconds)
+        deadline = Scope(timeout=seconds)
     except BaseException:
         coro.close()
         raise

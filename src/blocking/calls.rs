@@ -7,9 +7,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use super::pool::Job;
-use crate::py::expect_coroutine;
+use crate::py::{check_unstarted, expect_coroutine};
 use crate::runtime::{calling_runtime, on_worker, Shared};
-use crate::task::{Collect, Completion, JoinGroup, JoinHandle, Task};
+use crate::task::{Collect, Completion, Spawned, SpawnedCore, Task};
 
 fn expect_callable(what: &str, function: &Bound<'_, PyAny>) -> PyResult<()> {
     if function.is_callable() {
@@ -36,10 +36,10 @@ pub(crate) fn spawn_blocking(
     function: Bound<'_, PyAny>,
     args: Bound<'_, PyTuple>,
     kwargs: Option<Bound<'_, PyDict>>,
-) -> PyResult<JoinHandle> {
+) -> PyResult<Spawned> {
     let runtime = calling_runtime("spawn_blocking()")?;
     expect_callable("spawn_blocking() first argument", &function)?;
-    let group = JoinGroup::blocking(1, Collect::Single);
+    let group = SpawnedCore::blocking_calls(1, Collect::Single);
     let job = Job {
         function: function.unbind(),
         args: args.unbind(),
@@ -48,7 +48,7 @@ pub(crate) fn spawn_blocking(
         index: 0,
     };
     submit(&runtime, job)?;
-    Ok(JoinHandle::new(group))
+    Ok(Spawned::new(group))
 }
 
 /// `map_blocking(function, iterable)`: one blocking call per item, all queued now; yield or
@@ -58,7 +58,7 @@ pub(crate) fn map_blocking(
     py: Python<'_>,
     function: Bound<'_, PyAny>,
     iterable: Bound<'_, PyAny>,
-) -> PyResult<JoinHandle> {
+) -> PyResult<Spawned> {
     let runtime = calling_runtime("map_blocking()")?;
     expect_callable("map_blocking() first argument", &function)?;
     let items: Vec<Bound<'_, PyAny>> = iterable.try_iter()?.collect::<PyResult<_>>()?;
@@ -68,7 +68,7 @@ pub(crate) fn map_blocking(
             u32::MAX
         )));
     }
-    let group = JoinGroup::blocking(items.len(), Collect::List);
+    let group = SpawnedCore::blocking_calls(items.len(), Collect::List);
     for (index, item) in (0..u32::MAX).zip(items) {
         let job = Job {
             function: function.clone().unbind(),
@@ -79,7 +79,7 @@ pub(crate) fn map_blocking(
         };
         submit(&runtime, job)?;
     }
-    Ok(JoinHandle::new(group))
+    Ok(Spawned::new(group))
 }
 
 /// `block_on(coro)`: runs `coro` as a task of the runtime this thread belongs to (a blocking
@@ -94,14 +94,15 @@ pub(crate) fn block_on(py: Python<'_>, coroutine: Bound<'_, PyAny>) -> PyResult<
     }
     let runtime = calling_runtime("block_on()")?;
     expect_coroutine("block_on() argument", &coroutine)?;
+    check_unstarted("block_on()", &coroutine)?;
     if runtime.is_shutting_down() {
         return Err(PyRuntimeError::new_err(
             "block_on(): the runtime is closing and runs no more tasks",
         ));
     }
     let context = runtime.task_context(py)?;
-    let group = JoinGroup::new(1, Collect::Single);
-    let completion = Completion::Join {
+    let group = SpawnedCore::tasks(1, Collect::Single);
+    let completion = Completion::Spawned {
         group: Arc::clone(&group),
         index: 0,
     };

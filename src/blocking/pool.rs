@@ -24,14 +24,14 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use crate::runtime::{current, Shared};
-use crate::task::JoinGroup;
+use crate::task::SpawnedCore;
 
 /// One call to run: `function(*args, **kwargs)`, its result stored at `index` of `group`.
 pub(crate) struct Job {
     pub(crate) function: Py<PyAny>,
     pub(crate) args: Py<PyTuple>,
     pub(crate) kwargs: Option<Py<PyDict>>,
-    pub(crate) group: Arc<JoinGroup>,
+    pub(crate) group: Arc<SpawnedCore>,
     pub(crate) index: u32,
 }
 

@@ -4,8 +4,12 @@
 //! a safe function whose `// SAFETY:` note names the invariant it relies on. The rest of the crate
 //! talks to Python through these functions and PyO3's safe API only.
 
+mod attached;
 mod context;
 mod coroutine;
 
+pub(crate) use attached::attached;
 pub(crate) use context::{copy_current_context, ContextGuard};
-pub(crate) use coroutine::{expect_coroutine, is_coroutine, resume, Step};
+pub(crate) use coroutine::{
+    already_owned, check_unstarted, expect_coroutine, is_coroutine, life, resume, start, Life, Step,
+};

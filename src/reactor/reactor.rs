@@ -5,12 +5,17 @@
 //! earlier timer or finished the task the loop waits for), fires due timers by moving their tasks
 //! onto the injector, and reports whether a signal arrived so the caller can run Python's
 //! handlers.
+//!
+//! Registration never waits for the reactor: `registry` is mio's registry cloned out of the poll
+//! (epoll_ctl is thread-safe), so a worker registers a file descriptor while the reactor sleeps.
+//! The poll itself is used only by the thread that runs the loop; its lock is never wanted by
+//! anyone else.
 
 use std::io;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use mio::{Events, Poll, Token, Waker};
+use mio::{Events, Poll, Registry, Token, Waker};
 
 use crate::runtime::Shared;
 
@@ -24,25 +29,40 @@ pub(crate) struct Turn {
     pub(crate) signal: bool,
 }
 
+/// What only the loop's thread touches.
+struct Polling {
+    poll: Poll,
+    events: Events,
+}
+
 pub(crate) struct Reactor {
-    poll: Mutex<Poll>,
-    events: Mutex<Events>,
+    polling: Mutex<Polling>,
+    registry: Registry,
     waker: Waker,
 }
 
 impl Reactor {
     pub(crate) fn new() -> io::Result<Self> {
         let poll = Poll::new()?;
+        let registry = poll.registry().try_clone()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
         Ok(Self {
-            poll: Mutex::new(poll),
-            events: Mutex::new(Events::with_capacity(1024)),
+            polling: Mutex::new(Polling {
+                poll,
+                events: Events::with_capacity(1024),
+            }),
+            registry,
             waker,
         })
     }
 
-    pub(crate) fn poll(&self) -> MutexGuard<'_, Poll> {
-        self.poll
+    /// Where file descriptors are registered, from any thread, at any time.
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    fn polling(&self) -> MutexGuard<'_, Polling> {
+        self.polling
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -56,7 +76,7 @@ impl Reactor {
     /// Fires due timers, then sleeps until the next deadline or event.
     pub(crate) fn turn(&self, shared: &Shared) -> Turn {
         let (clock, timers) = (shared.clock(), shared.timers());
-        let next = timers.fire_due(clock.now());
+        let next = timers.fire_due(clock.now(), shared);
         let timeout = match next {
             Some(_) if clock.is_virtual() && shared.is_quiescent() => {
                 // Everyone waits: jump straight to the next deadline (read again: a worker may
@@ -64,7 +84,7 @@ impl Reactor {
                 if let Some(at) = timers.next_deadline() {
                     clock.advance_to(at);
                 }
-                timers.fire_due(clock.now());
+                timers.fire_due(clock.now(), shared);
                 Some(Duration::ZERO)
             }
             // Virtual time does not pass while we sleep: wait for a worker to park.
@@ -72,12 +92,10 @@ impl Reactor {
             Some(at) => Some(at.saturating_duration_since(clock.now())),
             None => None,
         };
-        let mut events = self
-            .events
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut polling = self.polling();
+        let Polling { poll, events } = &mut *polling;
         let mut turn = Turn::default();
-        match self.poll().poll(&mut events, timeout) {
+        match poll.poll(events, timeout) {
             Ok(()) => {}
             // A signal handler ran on this thread: Python may have a handler to run.
             Err(err) if err.kind() == io::ErrorKind::Interrupted => turn.signal = true,
@@ -88,7 +106,8 @@ impl Reactor {
                 turn.signal = true;
             }
         }
-        timers.fire_due(clock.now());
+        drop(polling);
+        timers.fire_due(clock.now(), shared);
         turn
     }
 }

@@ -18,10 +18,10 @@ use super::config::{Config, Options};
 use super::current::on_worker;
 use super::memory::release_free_memory;
 use super::shared::Shared;
-use crate::py::expect_coroutine;
+use crate::py::{check_unstarted, expect_coroutine};
 use crate::reactor::SignalWakeup;
 use crate::scheduler::spawn_workers;
-use crate::task::{Collect, Completion, JoinGroup, Task};
+use crate::task::{Collect, Completion, SpawnedCore, Task};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -53,22 +53,18 @@ impl Runtime {
     fn drive(&self, py: Python<'_>, coroutine: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let shared = &self.shared;
         // Before the root task can run: a signal it raises must already find our wakeup fd.
-        let mut signals = SignalWakeup::install(py, shared.reactor().poll().registry())?;
+        let mut signals = SignalWakeup::install(py, shared.reactor().registry())?;
         // A signal that arrived before the wakeup fd was ours left no byte to wake the reactor.
         py.check_signals()?;
-        let root = JoinGroup::new(1, Collect::Single);
-        shared.set_root(Some(Arc::clone(&root)));
+        let root = SpawnedCore::tasks(1, Collect::Single);
         let context = shared.task_context(py)?;
-        let completion = Completion::Join {
+        let completion = Completion::Spawned {
             group: Arc::clone(&root),
             index: 0,
         };
-        shared.schedule(Task::new(
-            Arc::clone(shared),
-            coroutine.unbind(),
-            context,
-            completion,
-        )?);
+        let task = Task::new(Arc::clone(shared), coroutine.unbind(), context, completion)?;
+        shared.set_root(Some(Arc::clone(&root)));
+        shared.schedule(task);
 
         let mut interrupt: Option<PyErr> = None;
         let mut phase = Phase::Main;
@@ -152,6 +148,7 @@ impl Runtime {
         }
         self.shared.blocking().shutdown(py);
         drop(leftovers);
+        self.shared.bury();
         drop(self.shared.queues().drain());
         self.shared.timers().clear();
     }
@@ -220,6 +217,7 @@ impl Runtime {
             ));
         }
         expect_coroutine("run_until_complete() argument", &coroutine)?;
+        check_unstarted("run_until_complete()", &coroutine)?;
         if self.closed.load(Ordering::Acquire) {
             return Err(PyRuntimeError::new_err("this tonio runtime is closed"));
         }

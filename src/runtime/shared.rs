@@ -9,15 +9,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arc_swap::ArcSwapOption;
+use crossbeam_queue::SegQueue;
 use pyo3::prelude::*;
 
 use super::config::Config;
 use super::current::worker_index_on;
 use crate::blocking::BlockingPool;
-use crate::py::copy_current_context;
+use crate::py::{attached, copy_current_context};
 use crate::reactor::Reactor;
 use crate::scheduler::{Idle, RunQueues};
-use crate::task::{JoinGroup, Task, TaskRegistry};
+use crate::task::{SpawnedCore, Task, TaskRegistry};
 use crate::time::{Armed, Clock, TimerTarget, Timers};
 
 pub(crate) struct Shared {
@@ -30,7 +31,10 @@ pub(crate) struct Shared {
     registry: TaskRegistry,
     reactor: Reactor,
     /// The join group of the coroutine `run_until_complete` is waiting for.
-    root: ArcSwapOption<JoinGroup>,
+    root: ArcSwapOption<SpawnedCore>,
+    /// Last references handed over by threads where Python must not run (the reactor), for a
+    /// worker to drop (see `release`).
+    graveyard: SegQueue<Box<dyn Send>>,
     shutdown: AtomicBool,
 }
 
@@ -45,6 +49,7 @@ impl Shared {
             registry: TaskRegistry::new(),
             reactor: Reactor::new()?,
             root: ArcSwapOption::empty(),
+            graveyard: SegQueue::new(),
             shutdown: AtomicBool::new(false),
             config,
         })
@@ -78,6 +83,39 @@ impl Shared {
         &self.reactor
     }
 
+    /// Drops a reference that may be the last one of something whose drop runs Python code (a
+    /// task's coroutines, a scope's unobserved failures). On a thread attached to Python that is
+    /// fine and happens at once; elsewhere (the reactor) the last reference goes to a worker.
+    /// Callers hold no lock.
+    pub(crate) fn release<T: Send + 'static>(&self, reference: Arc<T>) {
+        if attached() {
+            drop(reference);
+        } else if let Some(last) = Arc::into_inner(reference) {
+            self.graveyard.push(Box::new(last));
+            self.idle.notify_one();
+        }
+    }
+
+    /// `release` for a task reference.
+    pub(crate) fn release_task(&self, task: Arc<Task>) {
+        self.release(task);
+    }
+
+    /// Drops what `release` handed over (on a worker, attached). Returns whether there was any.
+    pub(crate) fn bury(&self) -> bool {
+        let mut any = false;
+        while let Some(last) = self.graveyard.pop() {
+            drop(last);
+            any = true;
+        }
+        any
+    }
+
+    /// Whether `release` left anything for a worker.
+    pub(crate) fn has_graves(&self) -> bool {
+        !self.graveyard.is_empty()
+    }
+
     /// Queues a runnable task: on this thread's own queue when it is one of our workers, else on
     /// the injector; then wakes an idle worker if there is one.
     pub(crate) fn schedule(&self, task: Arc<Task>) {
@@ -96,6 +134,11 @@ impl Shared {
         } else {
             Ok(None)
         }
+    }
+
+    /// Records that a timer entry will do nothing when it fires (see `Timers::note_stale`).
+    pub(crate) fn timer_went_stale(&self) {
+        self.timers.note_stale().release(self);
     }
 
     pub(crate) fn add_timer(&self, at: Instant, target: TimerTarget) {
@@ -124,12 +167,12 @@ impl Shared {
             && self.idle.wakeups() == wakeups
     }
 
-    pub(crate) fn set_root(&self, group: Option<Arc<JoinGroup>>) {
+    pub(crate) fn set_root(&self, group: Option<Arc<SpawnedCore>>) {
         self.root.store(group);
     }
 
     /// Called by the task that completed `group`: wakes the reactor if it waits for that group.
-    pub(crate) fn group_finished(&self, group: &Arc<JoinGroup>) {
+    pub(crate) fn group_finished(&self, group: &Arc<SpawnedCore>) {
         let root = self.root.load();
         if root.as_ref().is_some_and(|root| Arc::ptr_eq(root, group)) {
             self.reactor.wake();

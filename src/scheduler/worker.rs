@@ -32,9 +32,12 @@ fn worker_main(shared: Arc<Shared>, index: usize) {
         let mut tick: u32 = 0;
         loop {
             tick = tick.wrapping_add(1);
+            if shared.has_graves() {
+                shared.bury();
+            }
             if let Some(task) = shared.queues().pop(index, tick) {
-                // A panic here is a bug in tonio, never a user error: report it and keep the
-                // worker alive rather than leave the runtime without this thread.
+                // `run_task` fails the task on a panic while it owns it; one escaping anyway is a
+                // bug in tonio: report it and keep the worker alive.
                 if catch_unwind(AssertUnwindSafe(|| run_task(py, task))).is_err() {
                     eprintln!("tonio: internal error while running a task (see the panic above)");
                 }
@@ -50,7 +53,7 @@ fn worker_main(shared: Arc<Shared>, index: usize) {
                         // the virtual clock can jump.
                         shared.reactor().wake();
                     }
-                    shared.queues().has_work() || shared.is_shutting_down()
+                    shared.queues().has_work() || shared.has_graves() || shared.is_shutting_down()
                 })
             });
         }

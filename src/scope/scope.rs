@@ -6,15 +6,16 @@
 
 use std::sync::Arc;
 
-use pyo3::exceptions::{PyRuntimeError, PyTimeoutError};
+use pyo3::exceptions::{PyRuntimeError, PyTimeoutError, PyTypeError};
 use pyo3::prelude::*;
+use pyo3::types::PyBool;
 
 use super::core::{CancelReason, ScopeCore};
-use crate::py::expect_coroutine;
+use crate::py::{check_unstarted, expect_coroutine};
 use crate::runtime::{calling_runtime, running_task};
 use crate::task::Task;
 use crate::time::Timeout;
-use crate::wait::{WaitKind, Waiter};
+use crate::wait::Waiter;
 
 /// A cancel scope with the tasks spawned into it.
 #[pyclass(frozen, subclass, module = "tonio._tonio")]
@@ -51,8 +52,25 @@ impl Scope {
 #[pymethods]
 impl Scope {
     #[new]
-    #[pyo3(signature = (timeout = None, *, fail_on_timeout = false))]
-    fn new(timeout: Option<&Bound<'_, PyAny>>, fail_on_timeout: bool) -> PyResult<Self> {
+    #[pyo3(signature = (cancel_on_exc = None, *, timeout = None, fail_on_timeout = false))]
+    fn new(
+        cancel_on_exc: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        fail_on_timeout: bool,
+    ) -> PyResult<Self> {
+        let cancel_on_exc = match cancel_on_exc {
+            None => true,
+            Some(value) => match value.cast::<PyBool>() {
+                Ok(flag) => flag.is_true(),
+                Err(_) => {
+                    return Err(PyTypeError::new_err(format!(
+                        "scope() first argument is cancel_on_exc and must be a bool, not {} (to \
+                         set a deadline, pass timeout=seconds)",
+                        value.get_type().name()?
+                    )))
+                }
+            },
+        };
         let runtime = calling_runtime("scope()")?;
         let parsed = Timeout::after(timeout, "scope timeout")?;
         let timeout_seconds = match timeout {
@@ -60,7 +78,7 @@ impl Scope {
             _ => None,
         };
         Ok(Self {
-            core: ScopeCore::new(runtime, parsed),
+            core: ScopeCore::new(runtime, parsed, cancel_on_exc),
             fail_on_timeout,
             timeout_seconds,
         })
@@ -101,10 +119,12 @@ impl Scope {
         Ok(())
     }
 
-    /// Starts `coroutine` as a task of this scope. Returns False, and closes the coroutine without
-    /// running it, if the scope was already cancelled or has been exited with nothing left in it.
+    /// Starts `coroutine` as a task of this scope. In a cancelled scope it still starts and is
+    /// cancelled at its first suspension point. Returns False, and closes the coroutine without
+    /// running it, once the scope has been exited with nothing left in it.
     fn spawn(&self, py: Python<'_>, coroutine: Bound<'_, PyAny>) -> PyResult<bool> {
         expect_coroutine("scope.spawn() argument", &coroutine)?;
+        check_unstarted("scope.spawn()", &coroutine)?;
         self.core.spawn(py, coroutine)
     }
 
@@ -116,7 +136,7 @@ impl Scope {
 
     /// A Waiter that resumes once every task of the scope finished; raises their failures.
     fn __call__(&self) -> Waiter {
-        Waiter::new(WaitKind::Scope(Arc::clone(&self.core)), Timeout::Never)
+        Waiter::new(self.core.wait_kind(), Timeout::Never)
     }
 
     /// True once the scope was cancelled (by `cancel()`, its deadline or a failure).

@@ -1,39 +1,88 @@
-//! `spawn(*coros)`: creating tasks from inside a running task.
+//! `spawn`: creating tasks from inside a running task (or from a blocking function it runs).
 //!
-//! Exposed to Python as the `spawn` object, callable, with `spawn.without_results(...)` and
-//! `spawn.without_tracking(...)` as methods, as TonIO users write it.
+//! Exposed to Python as the `spawn` object (of class `Spawn`), callable, with
+//! `spawn.without_results(...)` and `spawn.without_tracking(...)` as methods, as TonIO users write
+//! it. A call either starts every coroutine it was given or none: all are checked (a coroutine
+//! object that never ran, each passed once) before any task is created.
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
-use super::join::{Collect, JoinGroup, JoinHandle};
+use super::spawned::{Collect, Spawned, SpawnedCore};
 use super::task::{Completion, Task};
-use crate::py::expect_coroutine;
+use crate::py::{already_owned, check_unstarted, expect_coroutine, is_coroutine, life, Life};
 use crate::runtime::{calling_runtime, Shared};
 
-/// Creates one task for `coroutine` and queues it.
-pub(crate) fn spawn_task(
-    py: Python<'_>,
-    runtime: &Arc<Shared>,
-    coroutine: Bound<'_, PyAny>,
-    completion: Completion,
-) -> PyResult<Weak<Task>> {
-    let context = runtime.task_context(py)?;
-    let task = Task::new(Arc::clone(runtime), coroutine.unbind(), context, completion)?;
-    let weak = Arc::downgrade(&task);
-    runtime.schedule(task);
-    Ok(weak)
+/// Names argument `index` (0-based) of the call `what`, for error messages.
+fn argument(what: &str, index: usize) -> String {
+    format!("{what} argument {}", index + 1)
 }
 
-/// Checks every argument before any task is created, so a bad call spawns nothing.
-fn check_coroutines(what: &str, coros: &Bound<'_, PyTuple>) -> PyResult<()> {
-    for (position, coro) in coros.iter().enumerate() {
-        expect_coroutine(&format!("{what} argument {}", position + 1), &coro)?;
+/// Checks every argument: a coroutine object that never ran, none passed twice.
+fn check_arguments(what: &str, coros: &Bound<'_, PyTuple>) -> PyResult<()> {
+    for (index, coro) in coros.iter().enumerate() {
+        if !is_coroutine(&coro) {
+            expect_coroutine(&argument(what, index), &coro)?;
+        }
+        if life(&coro)? != Life::Unstarted {
+            check_unstarted(&argument(what, index), &coro)?;
+        }
+    }
+    // Coroutines made in a loop sit at mostly ascending addresses: a stable sort (which merges
+    // ascending runs) of the addresses finds a repeat in close to linear time.
+    let mut addresses: Vec<usize> = coros.iter().map(|coro| coro.as_ptr() as usize).collect();
+    addresses.sort();
+    if let Some(repeated) = addresses
+        .windows(2)
+        .find(|pair| pair[0] == pair[1])
+        .map(|pair| pair[0])
+    {
+        let mut positions = coros
+            .iter()
+            .enumerate()
+            .filter(|(_, coro)| coro.as_ptr() as usize == repeated)
+            .map(|(index, _)| index + 1);
+        let first = positions.next().unwrap_or(0);
+        let second = positions.next().unwrap_or(0);
+        return Err(already_owned(&format!(
+            "{what} arguments {first} and {second}"
+        )));
     }
     Ok(())
+}
+
+/// Creates a task per coroutine; if one cannot be created (the runtime is closing), the ones
+/// created are discarded (never queued) and the error raised.
+fn create_tasks(
+    py: Python<'_>,
+    runtime: &Arc<Shared>,
+    coros: &Bound<'_, PyTuple>,
+    mut completion: impl FnMut(u32) -> Completion,
+) -> PyResult<Vec<Arc<Task>>> {
+    let mut tasks = Vec::with_capacity(coros.len());
+    for (index, coro) in (0..u32::MAX).zip(coros.iter()) {
+        let created = runtime.task_context(py).and_then(|context| {
+            Task::new(
+                Arc::clone(runtime),
+                coro.unbind(),
+                context,
+                completion(index),
+            )
+        });
+        match created {
+            Ok(task) => tasks.push(task),
+            Err(err) => {
+                for task in &tasks {
+                    task.discard();
+                }
+                return Err(err);
+            }
+        }
+    }
+    Ok(tasks)
 }
 
 fn spawn_group(
@@ -41,50 +90,38 @@ fn spawn_group(
     what: &str,
     coros: &Bound<'_, PyTuple>,
     collect: Collect,
-) -> PyResult<JoinHandle> {
+) -> PyResult<Spawned> {
     let runtime = calling_runtime(what)?;
-    check_coroutines(what, coros)?;
+    check_arguments(what, coros)?;
     if u32::try_from(coros.len()).is_err() {
         return Err(PyValueError::new_err(format!(
             "{what} takes at most {} coroutines",
             u32::MAX
         )));
     }
-    let group = JoinGroup::new(coros.len(), collect);
-    let mut members = Vec::with_capacity(coros.len());
-    for (index, coro) in (0..u32::MAX).zip(coros.iter()) {
-        let completion = Completion::Join {
-            group: Arc::clone(&group),
-            index,
-        };
-        match spawn_task(py, &runtime, coro, completion) {
-            Ok(task) => members.push(task),
-            Err(err) => {
-                // The tasks already started run on (into a group nobody will wait for, so
-                // their failures are reported); the slots of the ones never created are filled
-                // so the group still completes.
-                for missing in index..coros.len() as u32 {
-                    let _ = group.complete(missing, Ok(py.None()));
-                }
-                return Err(err);
-            }
-        }
+    let group = SpawnedCore::tasks(coros.len(), collect);
+    let tasks = create_tasks(py, &runtime, coros, |index| Completion::Spawned {
+        group: Arc::clone(&group),
+        index,
+    })?;
+    group.set_members(tasks.iter().map(Arc::downgrade).collect());
+    for task in tasks {
+        runtime.schedule(task);
     }
-    group.set_members(members.into_boxed_slice());
-    Ok(JoinHandle::new(group))
+    Ok(Spawned::new(group))
 }
 
 /// `spawn(*coros)`: start coroutines now; yield/await the result for their results.
 #[pyclass(frozen, module = "tonio._tonio")]
-pub(crate) struct Spawner;
+pub(crate) struct Spawn;
 
 #[pymethods]
-impl Spawner {
+impl Spawn {
     /// Starts every coroutine at once. Yielding (or awaiting) the returned object gives the result
-    /// of a single coroutine, or the list of results in argument order for several; if any failed,
-    /// it raises the first failure.
+    /// of a single coroutine, or the list of results in argument order for several; failures are
+    /// raised (several as an ExceptionGroup).
     #[pyo3(signature = (*coros))]
-    fn __call__(&self, py: Python<'_>, coros: &Bound<'_, PyTuple>) -> PyResult<JoinHandle> {
+    fn __call__(&self, py: Python<'_>, coros: &Bound<'_, PyTuple>) -> PyResult<Spawned> {
         let collect = if coros.len() == 1 {
             Collect::Single
         } else {
@@ -95,7 +132,7 @@ impl Spawner {
 
     /// Like `spawn`, but waiting gives None: results are dropped, failures still raise.
     #[pyo3(signature = (*coros))]
-    fn without_results(&self, py: Python<'_>, coros: &Bound<'_, PyTuple>) -> PyResult<JoinHandle> {
+    fn without_results(&self, py: Python<'_>, coros: &Bound<'_, PyTuple>) -> PyResult<Spawned> {
         spawn_group(py, "spawn.without_results()", coros, Collect::Nothing)
     }
 
@@ -105,9 +142,10 @@ impl Spawner {
     fn without_tracking(&self, py: Python<'_>, coros: &Bound<'_, PyTuple>) -> PyResult<()> {
         let what = "spawn.without_tracking()";
         let runtime = calling_runtime(what)?;
-        check_coroutines(what, coros)?;
-        for coro in coros.iter() {
-            spawn_task(py, &runtime, coro, Completion::Detached)?;
+        check_arguments(what, coros)?;
+        let tasks = create_tasks(py, &runtime, coros, |_| Completion::Detached)?;
+        for task in tasks {
+            runtime.schedule(task);
         }
         Ok(())
     }

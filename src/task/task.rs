@@ -21,17 +21,18 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use smallvec::SmallVec;
 
-use super::join::JoinGroup;
 use super::registry::Slot;
+use super::spawned::SpawnedCore;
 use super::state::{Cancel, Epoch, Outcome, TaskState, Wake};
 use crate::runtime::Shared;
 use crate::scope::{ChildSlot, ScopeCore};
+use crate::time::{instant_at_nanos, nanos_at, Deadline};
 use crate::wait::WaitKind;
 
 /// Where a task's result goes when it finishes.
 pub(crate) enum Completion {
-    /// Into slot `index` of a join group.
-    Join { group: Arc<JoinGroup>, index: u32 },
+    /// Into slot `index` of the results of a `spawn(...)`.
+    Spawned { group: Arc<SpawnedCore>, index: u32 },
     /// Into the scope it was spawned in (`scope.spawn`).
     Scope {
         scope: Arc<ScopeCore>,
@@ -91,8 +92,8 @@ pub(crate) struct TaskCore {
 
 /// A finished coroutine's outcome, kept until the task may complete.
 pub(crate) struct Finishing {
-    /// The outermost coroutine (named in error reports).
-    pub(crate) coroutine: Py<PyAny>,
+    /// The outermost coroutine (named in error reports), unless an internal error dropped it.
+    pub(crate) coroutine: Option<Py<PyAny>>,
     pub(crate) result: PyResult<Py<PyAny>>,
 }
 
@@ -101,8 +102,12 @@ pub(crate) struct Task {
     runtime: Arc<Shared>,
     core: UnsafeCell<TaskCore>,
     /// Where the task sits in the registry (`Slot::pack`); atomic because it is written after
-    /// the task became visible in the registry.
+    /// the task became visible in the registry, and taken once when it finishes.
     slot: AtomicU64,
+    /// The deadline of the current suspension, in `time::nanos_at` form (0: none). Written
+    /// before the task is published as suspended, so whoever cancels it can tell a wait that had
+    /// already timed out (see `TaskState::cancel`).
+    deadline: AtomicU64,
     /// Allocated when the task first enters a scope (most tasks never do).
     scopes: UnsafeCell<Option<Box<TaskScopes>>>,
 }
@@ -115,6 +120,8 @@ unsafe impl Sync for Task {}
 unsafe impl Send for Task {}
 
 impl Task {
+    /// A task for `coroutine`, registered with its runtime (not queued yet). Fails once the
+    /// runtime is closing: the task would never run nor be freed.
     pub(crate) fn new(
         runtime: Arc<Shared>,
         coroutine: Py<PyAny>,
@@ -136,6 +143,7 @@ impl Task {
                 finishing: None,
             }),
             slot: AtomicU64::new(Slot::NONE),
+            deadline: AtomicU64::new(0),
             scopes: UnsafeCell::new(None),
         });
         let Some(slot) = task.runtime.registry().insert(Arc::clone(&task)) else {
@@ -145,6 +153,14 @@ impl Task {
         };
         task.slot.store(slot.pack(), Ordering::Release);
         Ok(task)
+    }
+
+    /// Unregisters a task that was created but will never be queued (its spawn call failed).
+    pub(crate) fn discard(&self) {
+        if let Some(slot) = self.take_slot() {
+            let (task, _) = self.runtime.registry().remove(slot);
+            drop(task);
+        }
     }
 
     /// Takes the task's registry slot (once, when it finishes).
@@ -194,8 +210,22 @@ impl Task {
 
     /// Wakes the task from suspension `epoch`; a no-op if something else woke it first.
     pub(crate) fn wake(self: &Arc<Self>, epoch: Epoch, outcome: Outcome) {
-        if self.state.wake(epoch, outcome) == Wake::Woken {
+        if self.state.wake(epoch, outcome, 0) == Wake::Woken {
             self.runtime.schedule(Arc::clone(self));
+        }
+    }
+
+    /// Records the deadline of the suspension the task is entering (before it is published).
+    pub(crate) fn set_deadline(&self, deadline: Deadline) {
+        let nanos = deadline.0.map_or(0, nanos_at);
+        self.deadline.store(nanos, Ordering::Release);
+    }
+
+    /// Whether the current suspension's deadline has passed.
+    fn deadline_passed(&self) -> bool {
+        match self.deadline.load(Ordering::Acquire) {
+            0 => false,
+            nanos => instant_at_nanos(nanos) <= self.runtime.clock().now(),
         }
     }
 
@@ -215,7 +245,7 @@ impl Task {
     /// The first half of `cancel_within_scope`, safe under a lock: records the request; pass
     /// the result to `queue_if_woken` once the lock is released.
     pub(crate) fn record_cancel_within_scope(&self) -> Cancel {
-        self.state.cancel(false)
+        self.state.cancel(false, |_| self.deadline_passed())
     }
 
     /// Queues the task if recording a cancel woke it from a suspension.
@@ -240,7 +270,7 @@ impl Task {
             ))
         };
         match std::mem::replace(&mut core.completion, Completion::Detached) {
-            Completion::Join { group, index } => {
+            Completion::Spawned { group, index } => {
                 let _ = group.complete(index, closed());
             }
             Completion::Scope { scope, slot } => scope.child_finished(py, slot, closed()),
@@ -249,7 +279,7 @@ impl Task {
     }
 
     fn request_cancel(self: &Arc<Self>, doomed: bool) {
-        let recorded = self.state.cancel(doomed);
+        let recorded = self.state.cancel(doomed, |_| self.deadline_passed());
         self.queue_if_woken(recorded);
     }
 }

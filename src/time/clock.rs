@@ -29,6 +29,17 @@ pub(crate) fn instant_at(seconds: f64) -> Instant {
         .unwrap_or_else(|| origin() + Duration::from_secs(86_400 * 365 * 100))
 }
 
+/// A point on the runtime clock as nanoseconds after `ORIGIN`, never 0 (callers use 0 for none).
+pub(crate) fn nanos_at(at: Instant) -> u64 {
+    let nanos = at.saturating_duration_since(origin()).as_nanos();
+    u64::try_from(nanos).unwrap_or(u64::MAX).max(1)
+}
+
+/// The inverse of `nanos_at`.
+pub(crate) fn instant_at_nanos(nanos: u64) -> Instant {
+    origin() + Duration::from_nanos(nanos)
+}
+
 pub(crate) fn seconds_at(at: Instant) -> f64 {
     at.saturating_duration_since(origin()).as_secs_f64()
 }

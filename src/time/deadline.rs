@@ -9,9 +9,12 @@ use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyFloat, PyInt};
+use pyo3::types::{PyBool, PyFloat, PyInt};
 
 use super::{instant_at, Clock};
+
+/// A hundred years: what "later than the clock can count" becomes.
+const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 100);
 
 /// A timeout as given by the user, not yet placed on a clock.
 #[derive(Clone, Copy, Debug)]
@@ -45,6 +48,42 @@ impl Timeout {
         })
     }
 
+    /// The earlier (`earliest`) or the later of two timeouts, as `|` and `&` of Waiters combine
+    /// theirs. Relative and absolute timeouts are compared on the real clock as of now.
+    pub(crate) fn combine(self, other: Self, earliest: bool) -> Self {
+        let absolute = |timeout: Self, now: Instant| match timeout {
+            Self::Never => None,
+            Self::At(at) => Some(at),
+            Self::After(delay) => Some(now.checked_add(delay).unwrap_or(now + FAR_FUTURE)),
+        };
+        match (self, other) {
+            (Self::Never, other) | (other, Self::Never) => {
+                if earliest {
+                    other
+                } else {
+                    Self::Never
+                }
+            }
+            (Self::After(a), Self::After(b)) => {
+                Self::After(if earliest { a.min(b) } else { a.max(b) })
+            }
+            (a, b) => {
+                let now = Instant::now();
+                let (first, second) = (absolute(a, now), absolute(b, now));
+                let pick_first = if earliest {
+                    first <= second
+                } else {
+                    first >= second
+                };
+                if pick_first {
+                    a
+                } else {
+                    b
+                }
+            }
+        }
+    }
+
     /// Places the timeout on `clock`, counting from now.
     pub(crate) fn deadline(self, clock: &Clock) -> Deadline {
         match self {
@@ -52,9 +91,7 @@ impl Timeout {
             Self::At(at) => Deadline(Some(at)),
             Self::After(delay) => {
                 let now = clock.now();
-                Deadline(Some(now.checked_add(delay).unwrap_or_else(|| {
-                    now + Duration::from_secs(86_400 * 365 * 100)
-                })))
+                Deadline(Some(now.checked_add(delay).unwrap_or(now + FAR_FUTURE)))
             }
         }
     }
@@ -72,9 +109,10 @@ impl Deadline {
     }
 }
 
-/// A number of seconds: int or float, not NaN (infinity is allowed and means never).
+/// A number of seconds: int or float (not bool), not NaN (infinity is allowed and means never).
 fn seconds_value(seconds: &Bound<'_, PyAny>, what: &str) -> PyResult<f64> {
-    if !(seconds.is_instance_of::<PyFloat>() || seconds.is_instance_of::<PyInt>()) {
+    let number = seconds.is_instance_of::<PyFloat>() || seconds.is_instance_of::<PyInt>();
+    if !number || seconds.is_instance_of::<PyBool>() {
         return Err(PyTypeError::new_err(format!(
             "{what} must be a number of seconds, not {}",
             seconds.get_type().name()?

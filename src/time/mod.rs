@@ -4,6 +4,6 @@ mod clock;
 mod deadline;
 mod timers;
 
-pub(crate) use clock::{instant_at, seconds_at, time, Clock};
+pub(crate) use clock::{instant_at, instant_at_nanos, nanos_at, seconds_at, time, Clock};
 pub(crate) use deadline::{Deadline, Timeout};
 pub(crate) use timers::{Armed, TimerTarget, Timers};

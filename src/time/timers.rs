@@ -10,6 +10,15 @@
 //! `note_stale`; once more than half the heap is stale it is rebuilt without the dead entries, in
 //! O(n), which amortizes to O(1) per stale entry.
 //!
+//! Timers due at the same reactor turn fire as one batch: every task whose deadline passed is woken
+//! (its state CAS won, outcome `TimedOut`) before any of them is queued, so none can run and react
+//! (fail, cancel its scope) before a sibling whose deadline had also passed got its timeout. A
+//! cancel that reaches such a sibling afterwards waits for its next suspension point
+//! ("handoff beats cancel").
+//!
+//! Nothing here drops the last reference of a task or scope under the heap's lock, nor on the
+//! reactor thread: references are handed to `Shared::release`, which gives last ones to a worker.
+//!
 //! `armed` is the deadline the reactor currently sleeps until. An insert that is earlier must wake
 //! the reactor so it can re-arm; later inserts need no syscall. Both are read and written under
 //! the heap's lock, so an insert never misses a reactor that is about to sleep.
@@ -19,8 +28,9 @@ use std::collections::BinaryHeap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
+use crate::runtime::Shared;
 use crate::scope::ScopeCore;
-use crate::task::{Epoch, Outcome, Task};
+use crate::task::{Epoch, Outcome, Task, Wake};
 
 /// Below this many stale entries the heap is never rebuilt (it would not pay off).
 const MIN_STALE_FOR_COMPACTION: usize = 1024;
@@ -33,12 +43,24 @@ pub(crate) enum TimerTarget {
     Cancel(Weak<ScopeCore>),
 }
 
-/// Strong references taken while checking entries under the heap's lock, dropped after it: the
+/// Strong references taken while checking entries under the heap's lock, released after it: the
 /// last reference to a task or scope may run Python code when dropped.
 #[derive(Default)]
-struct Graveyard {
+pub(crate) struct Graveyard {
     tasks: Vec<Arc<Task>>,
     scopes: Vec<Arc<ScopeCore>>,
+}
+
+impl Graveyard {
+    /// Hands every reference to `runtime.release` (call with no lock held).
+    pub(crate) fn release(self, runtime: &Shared) {
+        for task in self.tasks {
+            runtime.release(task);
+        }
+        for scope in self.scopes {
+            runtime.release(scope);
+        }
+    }
 }
 
 impl TimerTarget {
@@ -54,21 +76,6 @@ impl TimerTarget {
                 graveyard.scopes.push(scope);
                 live
             }),
-        }
-    }
-
-    fn fire(self) {
-        match self {
-            TimerTarget::Wake { task, epoch } => {
-                if let Some(task) = task.upgrade() {
-                    task.wake(epoch, Outcome::TimedOut);
-                }
-            }
-            TimerTarget::Cancel(scope) => {
-                if let Some(scope) = scope.upgrade() {
-                    scope.deadline_passed();
-                }
-            }
         }
     }
 }
@@ -139,23 +146,24 @@ impl Timers {
     }
 
     /// Records that one entry will do nothing when it fires; rebuilds the heap when most are so.
-    pub(crate) fn note_stale(&self) {
+    /// Returns the references the check took, for the caller to release outside any lock.
+    #[must_use]
+    pub(crate) fn note_stale(&self) -> Graveyard {
         let mut graveyard = Graveyard::default();
-        {
-            let mut synced = self.synced();
-            synced.stale += 1;
-            if synced.stale >= MIN_STALE_FOR_COMPACTION && synced.stale * 2 > synced.heap.len() {
-                synced
-                    .heap
-                    .retain(|Reverse(entry)| entry.target.is_live(&mut graveyard));
-                synced.stale = 0;
-            }
+        let mut synced = self.synced();
+        synced.stale += 1;
+        if synced.stale >= MIN_STALE_FOR_COMPACTION && synced.stale * 2 > synced.heap.len() {
+            synced
+                .heap
+                .retain(|Reverse(entry)| entry.target.is_live(&mut graveyard));
+            synced.stale = 0;
         }
-        drop(graveyard);
+        graveyard
     }
 
-    /// Fires every timer due at `now`; returns the next deadline, which the reactor arms.
-    pub(crate) fn fire_due(&self, now: Instant) -> Option<Instant> {
+    /// Fires every timer due at `now`, as one batch (see the module documentation); returns the
+    /// next deadline, which the reactor arms.
+    pub(crate) fn fire_due(&self, now: Instant, runtime: &Shared) -> Option<Instant> {
         let mut due: Vec<TimerTarget> = Vec::new();
         let next = {
             let mut synced = self.synced();
@@ -172,8 +180,33 @@ impl Timers {
             synced.armed = next;
             next
         };
+        if due.is_empty() {
+            return next;
+        }
+        // Every due task wins its suspension first...
+        let mut woken = Vec::new();
+        let mut scopes = Vec::new();
         for target in due {
-            target.fire();
+            match target {
+                TimerTarget::Wake { task, epoch } => {
+                    let Some(task) = task.upgrade() else { continue };
+                    if task.state().wake(epoch, Outcome::TimedOut, 0) == Wake::Woken {
+                        woken.push(task);
+                    } else {
+                        runtime.release(task);
+                    }
+                }
+                TimerTarget::Cancel(scope) => scopes.extend(scope.upgrade()),
+            }
+        }
+        // ...then due scopes are cancelled (their due tasks keep their timeout and receive the
+        // cancel at their next suspension), and only then can any woken task run.
+        for scope in scopes {
+            scope.deadline_passed();
+            runtime.release(scope);
+        }
+        for task in woken {
+            runtime.schedule(task);
         }
         next
     }

@@ -1,58 +1,38 @@
-//! `Event`: an atomic flag plus the tasks waiting for it. The one primitive everything waits on.
+//! `Event`: an atomic flag plus the waiters parked until it is set. The primitive everything
+//! else is built from.
 //!
-//! `EventCore` is the Rust side, shared by the Python `Event` and by everything else that needs
-//! "wake the waiters when this happens" (join groups, and later locks, channels and sockets).
+//! `EventCore` is the Rust side, shared by the Python `Event` and by everything that needs "wake
+//! the waiters when this happens" (spawn results, scopes, and later sockets). `EventWait` is the
+//! `WaitSource` of `event.wait()`.
 //!
-//! Invariant: the flag is written only under the waiter-list lock, and a task is registered only
-//! under that lock after checking the flag. So a registration either sees the flag set (and the
-//! task resolves at once) or lands in the list before `set` takes it: no wakeup is lost. Waking
-//! happens after the lock is released, so a woken task never contends with its waker for it.
-//! `set` may be called from any thread, including plain Python threads outside the runtime.
+//! Invariant: the flag is written only under the queue's lock, and a waiter is parked only under
+//! that lock after checking the flag. So a registration either sees the flag set (and resolves at
+//! once) or lands in the queue before `set` takes it: no wake-up is lost. `set` takes the whole
+//! queue under the lock and wakes the waiters after releasing it, so no waker holds the lock
+//! while a woken task runs. `set` may be called from any thread, plain Python threads included.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use pyo3::prelude::*;
-use smallvec::SmallVec;
+use pyo3::types::PyBool;
 
+use super::parked::{Parked, ParkedTask};
+use super::queue::{QueueKey, WaitQueue};
+use super::source::{Registered, Resumed, WaitSource};
 use super::waiter::{WaitKind, Waiter};
-use crate::task::{Epoch, Outcome, Task};
+use crate::task::{Outcome, Tag, Task};
 use crate::time::Timeout;
-
-enum Registration {
-    /// A task suspended under `epoch`.
-    Task { task: Arc<Task>, epoch: Epoch },
-    /// A plain thread blocked in `wait_blocking` (`block_on`).
-    Thread(std::thread::Thread),
-}
-
-impl Registration {
-    fn wake(self) {
-        match self {
-            Registration::Task { task, epoch } => task.wake(epoch, Outcome::Set),
-            Registration::Thread(thread) => thread.unpark(),
-        }
-    }
-}
-
-/// Result of registering a suspended task with an event.
-#[must_use]
-pub(crate) enum Registered {
-    Waiting,
-    /// The event was already set: the caller must wake the task itself.
-    AlreadySet,
-}
 
 #[derive(Default)]
 pub(crate) struct EventCore {
     flag: AtomicBool,
-    waiters: Mutex<SmallVec<[Registration; 1]>>,
+    waiters: Mutex<WaitQueue<Parked>>,
 }
 
 impl EventCore {
-    fn waiters(&self) -> MutexGuard<'_, SmallVec<[Registration; 1]>> {
-        // Poisoning cannot leave the list inconsistent: every critical section is a single push,
-        // retain or take.
+    fn waiters(&self) -> MutexGuard<'_, WaitQueue<Parked>> {
+        // Poisoning cannot leave the queue inconsistent: no critical section can panic half-way.
         self.waiters
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -62,7 +42,7 @@ impl EventCore {
         self.flag.load(Ordering::Acquire)
     }
 
-    /// Sets the flag and wakes every registered task exactly once. Returns whether the flag changed.
+    /// Sets the flag and wakes every parked waiter exactly once. Returns whether the flag changed.
     pub(crate) fn set(&self) -> bool {
         let woken = {
             let mut waiters = self.waiters();
@@ -70,10 +50,10 @@ impl EventCore {
                 return false;
             }
             self.flag.store(true, Ordering::Release);
-            std::mem::take(&mut *waiters)
+            waiters.take_all()
         };
-        for registration in woken {
-            registration.wake();
+        for parked in woken {
+            parked.wake();
         }
         true
     }
@@ -84,16 +64,36 @@ impl EventCore {
         self.flag.swap(false, Ordering::AcqRel)
     }
 
-    pub(crate) fn register(&self, task: &Arc<Task>, epoch: Epoch) -> Registered {
+    /// Parks a suspended task until the flag is set, keeping the entry's key in `key` (written
+    /// under the lock `unpark` takes). See `WaitSource::register`.
+    pub(crate) fn park(&self, parked: ParkedTask, key: &AtomicU64) -> Registered {
         let mut waiters = self.waiters();
         if self.flag.load(Ordering::Acquire) {
-            return Registered::AlreadySet;
+            return Registered::Ready;
         }
-        waiters.push(Registration::Task {
-            task: Arc::clone(task),
-            epoch,
-        });
+        if !parked.is_current() {
+            drop(waiters);
+            parked.release();
+            return Registered::Stale;
+        }
+        key.store(
+            waiters.push_back(Parked::Task(parked)).pack(),
+            Ordering::Release,
+        );
         Registered::Waiting
+    }
+
+    /// Takes back the entry `key` names, if it is still parked. O(1).
+    pub(crate) fn unpark(&self, key: &AtomicU64) {
+        let removed = {
+            let mut waiters = self.waiters();
+            QueueKey::unpack(key.swap(QueueKey::NONE, Ordering::AcqRel))
+                .and_then(|key| waiters.remove(key))
+        };
+        // Dropped after the lock: the entry holds a task reference.
+        if let Some(Parked::Task(parked)) = removed {
+            parked.release();
+        }
     }
 
     /// Blocks the calling thread (which must not be a worker, nor attached to Python) until the
@@ -104,7 +104,7 @@ impl EventCore {
             if self.flag.load(Ordering::Acquire) {
                 return;
             }
-            waiters.push(Registration::Thread(std::thread::current()));
+            let _ = waiters.push_back(Parked::Thread(std::thread::current()));
         }
         // `park` may wake spuriously; the flag is the truth.
         while !self.is_set() {
@@ -112,13 +112,54 @@ impl EventCore {
         }
     }
 
-    /// Drops a registration that something else (a timeout, a cancel) has made stale, so events
-    /// that are never set do not accumulate dead waiters.
-    pub(crate) fn deregister(&self, task: &Arc<Task>) {
-        self.waiters().retain(|registration| match registration {
-            Registration::Task { task: waiting, .. } => !Arc::ptr_eq(waiting, task),
-            Registration::Thread(_) => true,
-        });
+    /// Waiters parked right now (for tests and statistics).
+    pub(crate) fn parked(&self) -> usize {
+        self.waiters().len()
+    }
+}
+
+/// The wait of `event.wait()`: resumes with True once the event is set, False on timeout.
+pub(crate) struct EventWait {
+    event: Arc<EventCore>,
+    key: AtomicU64,
+}
+
+impl EventWait {
+    pub(crate) fn new(event: Arc<EventCore>) -> Self {
+        Self {
+            event,
+            key: AtomicU64::new(QueueKey::NONE),
+        }
+    }
+}
+
+fn boolean(py: Python<'_>, value: bool) -> Py<PyAny> {
+    PyBool::new(py, value).to_owned().into_any().unbind()
+}
+
+impl WaitSource for EventWait {
+    fn try_now(&self, py: Python<'_>, _task: &Arc<Task>) -> Option<PyResult<Py<PyAny>>> {
+        self.event.is_set().then(|| Ok(boolean(py, true)))
+    }
+
+    fn register(&self, parked: ParkedTask) -> Registered {
+        self.event.park(parked, &self.key)
+    }
+
+    fn deregister(&self) {
+        self.event.unpark(&self.key);
+    }
+
+    fn resume(&self, py: Python<'_>, _task: &Arc<Task>, outcome: Outcome, _tag: Tag) -> Resumed {
+        Resumed::Value(Ok(boolean(py, outcome == Outcome::Set)))
+    }
+
+    fn is_ready(&self) -> bool {
+        self.event.is_set()
+    }
+
+    fn describe(&self) -> &'static str {
+        "event"
     }
 }
 
@@ -127,7 +168,7 @@ impl EventCore {
 /// `set()` wakes every waiting task; waits started while the flag is set return at once.
 #[pyclass(frozen, module = "tonio._tonio")]
 pub(crate) struct Event {
-    core: Arc<EventCore>,
+    pub(super) core: Arc<EventCore>,
 }
 
 #[pymethods]
@@ -158,10 +199,8 @@ impl Event {
     #[pyo3(signature = (timeout = None))]
     fn wait(&self, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Waiter> {
         let timeout = Timeout::after(timeout, "timeout")?;
-        Ok(Waiter::new(
-            WaitKind::Event(Arc::clone(&self.core)),
-            timeout,
-        ))
+        let source = EventWait::new(Arc::clone(&self.core));
+        Ok(Waiter::new(WaitKind::Source(Arc::new(source)), timeout))
     }
 
     /// TonIO's name for `wait`.
@@ -170,7 +209,17 @@ impl Event {
         self.wait(timeout)
     }
 
+    /// Tasks waiting for the event right now.
+    #[getter]
+    fn waiting(&self) -> usize {
+        self.core.parked()
+    }
+
     fn __repr__(&self) -> String {
-        format!("<tonio.Event is_set={}>", self.core.is_set())
+        format!(
+            "<tonio.Event is_set={} waiting={}>",
+            self.core.is_set(),
+            self.core.parked()
+        )
     }
 }

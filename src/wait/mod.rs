@@ -1,7 +1,16 @@
-//! Waiting: the `Event` flag and the `Waiter` a task suspends on.
+//! Waiting: the one interface every wait source implements, the fair queue sources park waiters
+//! on, the `Event` flag, and the `Waiter` a task suspends on.
 
+mod checkpoint;
+mod combined;
 mod event;
+mod parked;
+mod queue;
+mod source;
 mod waiter;
 
-pub(crate) use event::{Event, EventCore, Registered};
-pub(crate) use waiter::{sleep, sleep_until, yield_now, WaitKind, Waiter};
+pub(crate) use event::{Event, EventCore};
+pub(crate) use parked::ParkedTask;
+pub(crate) use queue::QueueKey;
+pub(crate) use source::{OnCancel, Registered, Resumed, WaitKind, WaitSource};
+pub(crate) use waiter::{sleep, sleep_until, yield_now, Waiter};

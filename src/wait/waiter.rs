@@ -7,6 +7,9 @@
 //! scheduler and, once resumed, returns the value the scheduler sent. So both syntaxes reach the
 //! same scheduler with the same object; there is no second code path.
 //!
+//! What the task waits *for* is the Waiter's `WaitKind`: a `WaitSource` (an event, spawned tasks,
+//! a scope, ...) or one of the two waits that need no source (`sleep`, `yield_now`).
+//!
 //! A Waiter is single use. Its state goes FRESH -> TAKEN (the scheduler took it: yielding it again
 //! is an error) -> DONE (an `await` received its value: awaiting it again is an error).
 
@@ -15,42 +18,19 @@ use std::sync::Arc;
 
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 
-use super::EventCore;
-use crate::scope::ScopeCore;
-use crate::task::JoinGroup;
+use super::checkpoint::{Checkpoint, CheckpointWait};
+use super::combined::{AllWait, AnyWait};
+use super::event::{Event, EventWait};
+pub(crate) use super::source::WaitKind;
+use super::source::WaitSource;
+use crate::task::Spawned;
 use crate::time::Timeout;
 
 const FRESH: u8 = 0;
 const TAKEN: u8 = 1;
 const DONE: u8 = 2;
-
-/// What a suspended task waits for; decides the value it resumes with.
-#[derive(Clone)]
-pub(crate) enum WaitKind {
-    /// Resumes with True when the event is set, False on timeout.
-    Event(Arc<EventCore>),
-    /// Resumes with None when the deadline passes.
-    Sleep,
-    /// Resumes with None after every other runnable task had a turn.
-    YieldNow,
-    /// Resumes with the results of spawned tasks or blocking calls (or raises their error).
-    Join(Arc<JoinGroup>),
-    /// Resumes with None once every task of the scope finished (or raises their failures).
-    Scope(Arc<ScopeCore>),
-}
-
-impl WaitKind {
-    /// The event this wait registers the task with, if any.
-    pub(crate) fn event(&self) -> Option<&EventCore> {
-        match self {
-            WaitKind::Event(event) => Some(event),
-            WaitKind::Join(group) => Some(group.done_event()),
-            WaitKind::Scope(scope) => Some(scope.done_event()),
-            WaitKind::Sleep | WaitKind::YieldNow => None,
-        }
-    }
-}
 
 /// A single-use suspension point: yield it (generator style) or await it (`async def` style).
 #[pyclass(frozen, module = "tonio._tonio")]
@@ -58,6 +38,24 @@ pub(crate) struct Waiter {
     kind: WaitKind,
     timeout: Timeout,
     state: AtomicU8,
+    /// Set for `Waiter.checkpoint()`: the handle `abort()` acts on.
+    checkpoint: Option<Arc<Checkpoint>>,
+}
+
+/// How a combined wait merges its operands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Combine {
+    Any,
+    All,
+}
+
+impl Combine {
+    fn name(self) -> &'static str {
+        match self {
+            Combine::Any => "Waiter.any()",
+            Combine::All => "Waiter.all()",
+        }
+    }
 }
 
 impl Waiter {
@@ -66,7 +64,96 @@ impl Waiter {
             kind,
             timeout,
             state: AtomicU8::new(FRESH),
+            checkpoint: None,
         }
+    }
+
+    /// The sources (and timeout) one operand of a combined wait brings; takes a Waiter operand.
+    fn operand(
+        item: &Bound<'_, PyAny>,
+        how: Combine,
+    ) -> PyResult<(Vec<Arc<dyn WaitSource>>, Timeout)> {
+        if let Ok(event) = item.cast::<Event>() {
+            let source = EventWait::new(Arc::clone(&event.get().core));
+            return Ok((vec![Arc::new(source)], Timeout::Never));
+        }
+        if let Ok(spawned) = item.cast::<Spawned>() {
+            let WaitKind::Source(source) = spawned.get().wait_kind() else {
+                unreachable!("a Spawned always waits on its group")
+            };
+            return Ok((vec![source], Timeout::Never));
+        }
+        let Ok(waiter) = item.cast::<Waiter>() else {
+            return Err(PyTypeError::new_err(format!(
+                "{} takes Events and Waiters, not {}",
+                how.name(),
+                item.get_type().name()?
+            )));
+        };
+        let (kind, timeout) = waiter.get().take()?;
+        let source = match kind {
+            WaitKind::Source(source) => source,
+            // A sleep ends an `any` wait at its deadline: it is that wait's timeout.
+            WaitKind::Sleep if how == Combine::Any => return Ok((Vec::new(), timeout)),
+            other => {
+                return Err(PyTypeError::new_err(format!(
+                    "{} cannot combine a {} wait (give the combined wait a timeout= instead of \
+                     a sleep)",
+                    how.name(),
+                    other.describe()
+                )))
+            }
+        };
+        if !source.combinable() {
+            return Err(PyTypeError::new_err(format!(
+                "a {} wait cannot be combined: its wake hands something over that the other \
+                 branches could not give back (bound it with a scope or move_on_after instead)",
+                source.describe()
+            )));
+        }
+        // Nested combinations of the same kind are flattened: `a | b | c` is one any-wait.
+        let sources = source.branches(how == Combine::Any);
+        Ok((sources.unwrap_or_else(|| vec![source]), timeout))
+    }
+
+    fn combine(
+        items: &Bound<'_, PyTuple>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        how: Combine,
+    ) -> PyResult<Self> {
+        if items.is_empty() {
+            return Err(PyTypeError::new_err(format!(
+                "{} needs at least one Event or Waiter",
+                how.name()
+            )));
+        }
+        let explicit = Timeout::after(timeout, "timeout")?;
+        let mut sources: Vec<Arc<dyn WaitSource>> = Vec::new();
+        let mut combined: Option<Timeout> = None;
+        for item in items.iter() {
+            let (more, operand_timeout) = Self::operand(&item, how)?;
+            sources.extend(more);
+            combined = Some(match combined {
+                None => operand_timeout,
+                Some(so_far) => so_far.combine(operand_timeout, how == Combine::Any),
+            });
+        }
+        if sources.len() > usize::from(crate::task::Tag::MAX) {
+            return Err(PyTypeError::new_err(format!(
+                "{} takes at most {} waits",
+                how.name(),
+                crate::task::Tag::MAX
+            )));
+        }
+        let timeout = match explicit {
+            Timeout::Never => combined.unwrap_or(Timeout::Never),
+            explicit => explicit,
+        };
+        let source: Arc<dyn WaitSource> = match how {
+            Combine::Any => Arc::new(AnyWait::new(sources)),
+            Combine::All => Arc::new(AllWait::new(sources)),
+        };
+        Ok(Self::new(WaitKind::Source(source), timeout))
     }
 
     /// Hands the wait to the scheduler. Fails if this Waiter was already yielded once.
@@ -104,6 +191,70 @@ fn already_awaited() -> PyErr {
 
 #[pymethods]
 impl Waiter {
+    /// TonIO's constructor: a Waiter that resumes once every event is set (as `Waiter.all`).
+    #[new]
+    #[pyo3(signature = (*events, timeout = None))]
+    fn py_new(events: &Bound<'_, PyTuple>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        Self::combine(events, timeout, Combine::All)
+    }
+
+    /// A Waiter that resumes as soon as one of `waits` (Events, Waiters, spawn results) fires,
+    /// with its index, or with None when `timeout` seconds (or the earliest operand timeout)
+    /// pass first. The other registrations are withdrawn.
+    #[staticmethod]
+    #[pyo3(signature = (*waits, timeout = None))]
+    fn any(waits: &Bound<'_, PyTuple>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        Self::combine(waits, timeout, Combine::Any)
+    }
+
+    /// A Waiter that resumes with True once every one of `waits` has fired, or False when
+    /// `timeout` seconds (or the latest operand timeout) pass first.
+    #[staticmethod]
+    #[pyo3(signature = (*waits, timeout = None))]
+    fn all(waits: &Bound<'_, PyTuple>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        Self::combine(waits, timeout, Combine::All)
+    }
+
+    /// `w1 | w2`: `Waiter.any(w1, w2)`.
+    fn __or__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let items = PyTuple::new(slf.py(), [slf.as_any(), other])?;
+        Self::combine(&items, None, Combine::Any)
+    }
+
+    /// `w1 & w2`: `Waiter.all(w1, w2)`.
+    fn __and__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let items = PyTuple::new(slf.py(), [slf.as_any(), other])?;
+        Self::combine(&items, None, Combine::All)
+    }
+
+    /// TonIO's low-level checkpoint: yielding it passes at once and binds it to the task;
+    /// `abort()` then cancels that task (see `wait/checkpoint.rs`).
+    #[staticmethod]
+    fn checkpoint() -> Self {
+        let checkpoint = Arc::new(Checkpoint::default());
+        let source = CheckpointWait::new(Arc::clone(&checkpoint));
+        Self {
+            checkpoint: Some(checkpoint),
+            ..Self::new(WaitKind::Source(Arc::new(source)), Timeout::Never)
+        }
+    }
+
+    /// Cancels the task that passed this checkpoint (or will). Returns whether a running task
+    /// was bound to it. Only checkpoints can be aborted.
+    fn abort(&self) -> PyResult<bool> {
+        match &self.checkpoint {
+            Some(checkpoint) => Ok(checkpoint.abort()),
+            None => Err(PyTypeError::new_err(
+                "only a Waiter.checkpoint() can be aborted (cancel a task with a scope)",
+            )),
+        }
+    }
+
+    /// TonIO's name for `abort`.
+    fn unwind(&self) -> PyResult<bool> {
+        self.abort()
+    }
+
     fn __await__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
         slf
     }
@@ -132,14 +283,8 @@ impl Waiter {
         }
     }
 
-    fn __repr__(&self) -> &'static str {
-        match self.kind {
-            WaitKind::Event(_) => "<tonio.Waiter event>",
-            WaitKind::Sleep => "<tonio.Waiter sleep>",
-            WaitKind::YieldNow => "<tonio.Waiter yield_now>",
-            WaitKind::Join(_) => "<tonio.Waiter spawned tasks>",
-            WaitKind::Scope(_) => "<tonio.Waiter scope>",
-        }
+    fn __repr__(&self) -> String {
+        format!("<tonio.Waiter {}>", self.kind.describe())
     }
 }
 

@@ -1,71 +1,68 @@
-//! Join groups: the results of the tasks one `spawn(...)` call created (or of the blocking calls
-//! one `spawn_blocking`/`map_blocking` queued), and the handle to await them.
+//! `Spawned`: the results of the tasks one `spawn(...)` call started (or of the calls one
+//! `spawn_blocking`/`map_blocking` queued), and the handle that awaits them.
 //!
-//! Each task of a group writes its result into its own slot, then decrements `remaining`; the task
-//! that brings it to zero sets the group's `done` event, which wakes whoever waits for the group.
-//! Slots are written once each, by distinct tasks, and read only after `remaining` reached zero
+//! `SpawnedCore` is the Rust side. Each member writes its result into its own slot, then
+//! decrements `remaining`; the member that brings it to zero sets the `done` event, which wakes
+//! whoever waits (`SpawnedWait`, the `WaitSource` of yielding or awaiting the handle). Slots are
+//! written once each, by distinct members, and read only after `remaining` reached zero
 //! (acquire), so no lock guards them.
 //!
-//! A waiter cancelled while it waits for a group of tasks cancels them and keeps waiting until they
-//! have unwound (structured, like trio's nurseries); a blocking call cannot be interrupted, so a
-//! waiter cancelled while it waits for one gives up at once and the call's result is dropped.
+//! A waiter cancelled while it waits for tasks cancels them and keeps waiting until they have
+//! unwound (structured, like trio's nurseries); a blocking call cannot be interrupted, so a waiter
+//! cancelled while it waits for one gives up at once and the call's result is dropped.
 //!
-//! Errors are never lost: the first failure (in completion order) is raised to the waiter; other
-//! failures, and any failure of a group nobody waited for, are reported through
-//! `sys.unraisablehook` when the group is observed or dropped.
+//! Errors are never lost and never reported twice: waiting raises the failure (several as an
+//! `ExceptionGroup`, in completion order); a group nobody waited for reports its failures through
+//! `sys.unraisablehook` when it is dropped.
 
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
+use super::state::{Outcome, Tag};
 use super::Task;
-use crate::errors::CancelledError;
+use crate::errors::{exception_group, CancelledError};
 use crate::runtime::Shared;
 use crate::time::Timeout;
-use crate::wait::{EventCore, WaitKind, Waiter};
+use crate::wait::{
+    EventCore, OnCancel, ParkedTask, QueueKey, Registered, Resumed, WaitKind, WaitSource, Waiter,
+};
 
 /// What the waiter of a group gets back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Collect {
-    /// One task: its result.
+    /// One member: its result.
     Single,
-    /// Several tasks: a list of results in argument order.
+    /// Several members: a list of results in argument order.
     List,
     /// Nothing (`spawn.without_results`); errors still propagate.
     Nothing,
 }
 
-/// What the group's results come from.
+/// Who produces the group's results.
 enum Members {
     /// Tasks, known once they are all created.
     Tasks(OnceLock<Box<[Weak<Task>]>>),
     /// Calls on the blocking pool.
-    Blocking,
-}
-
-/// What a waiter of the group does when it is cancelled.
-#[must_use]
-pub(crate) enum OnCancel {
-    /// The members were cancelled: keep waiting until they have unwound.
-    KeepWaiting,
-    /// Nothing to wait for: raise the CancelledError now.
-    GiveUp,
+    BlockingCalls,
 }
 
 struct ResultSlot(UnsafeCell<Option<Py<PyAny>>>);
 
-// SAFETY: each slot is written by exactly one task (the one created for that index) and read only
-// after `remaining` dropped to zero with AcqRel ordering, which orders every write before the read.
+// SAFETY: each slot is written by exactly one member (the one created for that index) and read
+// only after `remaining` dropped to zero with AcqRel ordering, which orders every write before
+// the read.
 unsafe impl Sync for ResultSlot {}
 
-pub(crate) struct JoinGroup {
+pub(crate) struct SpawnedCore {
     slots: Box<[ResultSlot]>,
     remaining: AtomicUsize,
     failures: Mutex<Vec<PyErr>>,
+    /// A waiter received the outcome (so the failures were raised, not lost).
     observed: AtomicBool,
     collect: Collect,
     members: Members,
@@ -76,15 +73,15 @@ pub(crate) struct JoinGroup {
     done: EventCore,
 }
 
-impl JoinGroup {
+impl SpawnedCore {
     /// A group for `size` tasks; call `set_members` once they exist.
-    pub(crate) fn new(size: usize, collect: Collect) -> Arc<Self> {
+    pub(crate) fn tasks(size: usize, collect: Collect) -> Arc<Self> {
         Self::with_members(size, collect, Members::Tasks(OnceLock::new()))
     }
 
     /// A group for `size` calls on the blocking pool.
-    pub(crate) fn blocking(size: usize, collect: Collect) -> Arc<Self> {
-        Self::with_members(size, collect, Members::Blocking)
+    pub(crate) fn blocking_calls(size: usize, collect: Collect) -> Arc<Self> {
+        Self::with_members(size, collect, Members::BlockingCalls)
     }
 
     fn with_members(size: usize, collect: Collect, members: Members) -> Arc<Self> {
@@ -116,7 +113,7 @@ impl JoinGroup {
     }
 
     /// Called when a waiter of the unfinished group is cancelled.
-    pub(crate) fn cancel_members(&self) -> OnCancel {
+    fn cancel_members(&self) -> OnCancel {
         match &self.members {
             Members::Tasks(members) => {
                 for task in members
@@ -129,7 +126,7 @@ impl JoinGroup {
                 }
                 OnCancel::KeepWaiting
             }
-            Members::Blocking => {
+            Members::BlockingCalls => {
                 // The waiter gave up on these calls: their results (and errors) are dropped.
                 self.observed.store(true, Ordering::Release);
                 OnCancel::GiveUp
@@ -145,13 +142,17 @@ impl JoinGroup {
         self.remaining.load(Ordering::Acquire) == 0
     }
 
-    /// Records the result of the task at `index`. Returns true when it was the last one.
+    pub(crate) fn pending(&self) -> usize {
+        self.remaining.load(Ordering::Relaxed)
+    }
+
+    /// Records the result of the member at `index`. Returns true when it was the last one.
     pub(crate) fn complete(&self, index: u32, result: PyResult<Py<PyAny>>) -> bool {
         match result {
             Ok(value) => {
                 if let Some(slot) = self.slots.get(index as usize) {
-                    // SAFETY: only the task created for `index` completes it, exactly once, and
-                    // nobody reads before `remaining` reaches zero below (see `ResultSlot`).
+                    // SAFETY: only the member created for `index` completes it, exactly once,
+                    // and nobody reads before `remaining` reaches zero below (see `ResultSlot`).
                     unsafe { *slot.0.get() = Some(value) };
                 }
             }
@@ -172,15 +173,16 @@ impl JoinGroup {
         }
     }
 
-    /// The group's outcome, once every task finished: results, or the first error.
+    /// The group's outcome, once every member finished: the results, or the failure (several
+    /// as one ExceptionGroup).
     pub(crate) fn outcome(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         if !self.is_done() {
             return Err(PyRuntimeError::new_err(
                 "spawned tasks are still running (internal error: woken before completion)",
             ));
         }
-        let first_observation = !self.observed.swap(true, Ordering::AcqRel);
-        // Copied out so that no lock is held while Python code (the unraisable hook) runs.
+        self.observed.store(true, Ordering::Release);
+        // Copied out so that no lock is held while Python code runs.
         let failures: Vec<PyErr> = self
             .failures
             .lock()
@@ -188,13 +190,8 @@ impl JoinGroup {
             .iter()
             .map(|err| err.clone_ref(py))
             .collect();
-        if let Some((first, others)) = failures.split_first() {
-            if first_observation {
-                for other in others {
-                    other.clone_ref(py).write_unraisable(py, None);
-                }
-            }
-            return Err(first.clone_ref(py));
+        if let Some(err) = exception_group(py, "spawned tasks failed", failures) {
+            return Err(err);
         }
         let value = |slot: &ResultSlot| {
             // SAFETY: `is_done` observed `remaining == 0` with acquire ordering, so every slot
@@ -215,7 +212,7 @@ impl JoinGroup {
     }
 }
 
-impl Drop for JoinGroup {
+impl Drop for SpawnedCore {
     fn drop(&mut self) {
         if self.observed.load(Ordering::Acquire) {
             return;
@@ -228,7 +225,8 @@ impl Drop for JoinGroup {
         if failures.is_empty() {
             return;
         }
-        // Nobody waited for these tasks: report their errors rather than lose them.
+        // Nobody waited for these tasks: report their errors rather than lose them. (Runs on a
+        // worker or a Python thread: the reactor hands its last references to a worker.)
         Python::try_attach(|py| {
             for err in failures {
                 if !err.is_instance_of::<CancelledError>(py) {
@@ -239,26 +237,75 @@ impl Drop for JoinGroup {
     }
 }
 
-/// What `spawn(...)` returns: yield or await it for the tasks' results.
-#[pyclass(frozen, module = "tonio._tonio", name = "Spawned")]
-pub(crate) struct JoinHandle {
-    group: Arc<JoinGroup>,
+/// The wait of yielding or awaiting a `Spawned`: resumes with the results.
+pub(crate) struct SpawnedWait {
+    group: Arc<SpawnedCore>,
+    key: AtomicU64,
 }
 
-impl JoinHandle {
-    pub(crate) fn new(group: Arc<JoinGroup>) -> Self {
+impl SpawnedWait {
+    pub(crate) fn new(group: Arc<SpawnedCore>) -> Self {
+        Self {
+            group,
+            key: AtomicU64::new(QueueKey::NONE),
+        }
+    }
+}
+
+impl WaitSource for SpawnedWait {
+    fn try_now(&self, py: Python<'_>, _task: &Arc<Task>) -> Option<PyResult<Py<PyAny>>> {
+        self.group.is_done().then(|| self.group.outcome(py))
+    }
+
+    fn register(&self, parked: ParkedTask) -> Registered {
+        self.group.done.park(parked, &self.key)
+    }
+
+    fn deregister(&self) {
+        self.group.done.unpark(&self.key);
+    }
+
+    fn resume(&self, py: Python<'_>, _task: &Arc<Task>, _outcome: Outcome, _tag: Tag) -> Resumed {
+        Resumed::Value(self.group.outcome(py))
+    }
+
+    fn on_cancel(&self, _task: &Arc<Task>) -> OnCancel {
+        if self.group.is_done() {
+            return OnCancel::GiveUp;
+        }
+        self.group.cancel_members()
+    }
+
+    fn is_ready(&self) -> bool {
+        self.group.is_done()
+    }
+
+    fn describe(&self) -> &'static str {
+        "spawned tasks"
+    }
+}
+
+/// What `spawn(...)` and `spawn_blocking(...)` return: yield or await it for the results.
+#[pyclass(frozen, module = "tonio._tonio")]
+pub(crate) struct Spawned {
+    group: Arc<SpawnedCore>,
+}
+
+impl Spawned {
+    pub(crate) fn new(group: Arc<SpawnedCore>) -> Self {
         Self { group }
     }
 
-    pub(crate) fn group(&self) -> &Arc<JoinGroup> {
-        &self.group
+    /// The wait of yielding this handle.
+    pub(crate) fn wait_kind(&self) -> WaitKind {
+        WaitKind::Source(Arc::new(SpawnedWait::new(Arc::clone(&self.group))))
     }
 }
 
 #[pymethods]
-impl JoinHandle {
+impl Spawned {
     fn __await__(&self) -> Waiter {
-        Waiter::new(WaitKind::Join(Arc::clone(&self.group)), Timeout::Never)
+        Waiter::new(self.wait_kind(), Timeout::Never)
     }
 
     /// True once every task of this spawn has finished.
@@ -267,9 +314,6 @@ impl JoinHandle {
     }
 
     fn __repr__(&self) -> String {
-        format!(
-            "<tonio.Spawned pending={}>",
-            self.group.remaining.load(Ordering::Relaxed)
-        )
+        format!("<tonio.Spawned pending={}>", self.group.pending())
     }
 }

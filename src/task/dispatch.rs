@@ -1,0 +1,119 @@
+//! What an object a task yields means.
+//!
+//! - `None`, `yield_now()`: back of a run queue.
+//! - a `Waiter` (or a `Spawned`, awaited directly by generator code): resolved at once if its
+//!   source can (`WaitSource::try_now`), else the task suspends on it.
+//! - a generator or coroutine: run inline, like `yield from`.
+//! - anything else: a TypeError thrown back into the coroutine that yielded it.
+//!
+//! A pending cancellation is checked *before* a source is asked to resolve at once, so a cancelled
+//! task never takes a hand-off (a lock, a message) it will not get to use.
+
+use std::sync::Arc;
+
+use pyo3::exceptions::{PyRecursionError, PyTypeError};
+use pyo3::prelude::*;
+
+use super::driver::cancelled_error;
+use super::spawned::Spawned;
+use super::task::{Task, TaskCore};
+use crate::py;
+use crate::time::{Deadline, Timeout};
+use crate::wait::{OnCancel, Resumed, WaitKind, Waiter};
+
+/// How deep `yield subgenerator()` may nest inside one task.
+const MAX_STACK_DEPTH: usize = 10_000;
+
+/// What a yielded object asks for.
+pub(super) enum Dispatch<'py> {
+    /// Resume the coroutine at once with this value or exception.
+    Continue(PyResult<Bound<'py, PyAny>>),
+    Suspend(WaitKind, Deadline),
+    Reschedule,
+}
+
+pub(super) fn dispatch<'py>(
+    py: Python<'py>,
+    task: &Arc<Task>,
+    core: &mut TaskCore,
+    yielded: Bound<'py, PyAny>,
+) -> Dispatch<'py> {
+    if yielded.is_none() {
+        return Dispatch::Reschedule;
+    }
+    if let Ok(waiter) = yielded.cast::<Waiter>() {
+        return match waiter.get().take() {
+            Ok((kind, timeout)) => wait_on(py, task, core, kind, timeout),
+            Err(err) => Dispatch::Continue(Err(err)),
+        };
+    }
+    if let Ok(spawned) = yielded.cast::<Spawned>() {
+        let kind = spawned.get().wait_kind();
+        return wait_on(py, task, core, kind, Timeout::Never);
+    }
+    if py::is_coroutine(&yielded) {
+        if core.stack.len() >= MAX_STACK_DEPTH {
+            return Dispatch::Continue(Err(PyRecursionError::new_err(format!(
+                "sub-coroutines nested more than {MAX_STACK_DEPTH} deep in one task"
+            ))));
+        }
+        core.stack.push(yielded.unbind());
+        return Dispatch::Continue(Ok(py.None().into_bound(py)));
+    }
+    Dispatch::Continue(Err(bad_yield(&yielded)))
+}
+
+/// Resolves a wait at once when it can, else asks to suspend on it.
+fn wait_on<'py>(
+    py: Python<'py>,
+    task: &Arc<Task>,
+    core: &mut TaskCore,
+    kind: WaitKind,
+    timeout: Timeout,
+) -> Dispatch<'py> {
+    let clock = task.runtime().clock();
+    let deadline = timeout.deadline(clock);
+    let source = match &kind {
+        WaitKind::YieldNow => return Dispatch::Reschedule,
+        WaitKind::Sleep if deadline.has_passed(clock) => return Dispatch::Reschedule,
+        WaitKind::Sleep => return Dispatch::Suspend(kind, deadline),
+        WaitKind::Source(source) => source,
+    };
+    if task.state().take_cancel() {
+        // A suspension point even when the wait could resolve at once.
+        if source.on_cancel(task) == OnCancel::KeepWaiting {
+            core.deferred_cancel = true;
+            return Dispatch::Suspend(kind, Deadline::NEVER);
+        }
+        return Dispatch::Continue(Err(cancelled_error()));
+    }
+    if let Some(value) = source.try_now(py, task) {
+        return Dispatch::Continue(value.map(|value| value.into_bound(py)));
+    }
+    if deadline.has_passed(clock) {
+        return match source.resume(py, task, crate::task::Outcome::TimedOut, 0) {
+            Resumed::Value(value) => Dispatch::Continue(value.map(|value| value.into_bound(py))),
+            Resumed::KeepWaiting => Dispatch::Suspend(kind, Deadline::NEVER),
+        };
+    }
+    Dispatch::Suspend(kind, deadline)
+}
+
+fn bad_yield(yielded: &Bound<'_, PyAny>) -> PyErr {
+    let type_name = yielded
+        .get_type()
+        .fully_qualified_name()
+        .map(|name| name.to_string())
+        .unwrap_or_else(|_| "<unknown>".to_owned());
+    if type_name.starts_with("asyncio.") || type_name.starts_with("_asyncio.") {
+        return PyTypeError::new_err(format!(
+            "{type_name} cannot be awaited by a tonio task: tonio does not run asyncio objects \
+             (use tonio's Event, sleep and spawn instead)"
+        ));
+    }
+    PyTypeError::new_err(format!(
+        "a tonio task yielded {type_name}; a task can only yield None, a Waiter (event.wait(), \
+         sleep(), yield_now()), the result of spawn(), or a generator/coroutine to run inline \
+         (to wait for several coroutines, pass them to spawn())"
+    ))
+}
