@@ -1,7 +1,8 @@
 """Runs the benchmarks on this interpreter and prints tables of ratios against the peers.
 
-Three benchmarks: one million coroutines (``million.py``), 100k random sleeps (``sleeps.py``) and
-a 100k-task scope cancelled at once (``scopes.py``). Every measurement runs in a fresh process
+The benchmarks: one million coroutines (``million.py``), 100k random sleeps (``sleeps.py``), a
+100k-task scope cancelled at once (``scopes.py``), and N waiters abandoning one event
+(``waiters.py``). Every measurement runs in a fresh process
 (so one implementation's heap and GC state cannot skew another's); the median of the repeats is
 reported. Usage: ``python benches/run.py [--repeat N] [--only SUBSTRING] [--bench NAME]``.
 """
@@ -24,6 +25,7 @@ sys.path.insert(0, str(HERE))
 import million  # noqa: E402
 import scopes  # noqa: E402
 import sleeps  # noqa: E402
+import waiters  # noqa: E402
 
 OPTIONAL = {'uvloop': 'uvloop', 'trio': 'trio'}
 
@@ -130,11 +132,42 @@ def report_against(module, title, columns, baseline, target, args):
         print(f'\nTarget: {name}: {baseline} / this >= {minimum}: {verdict}')
 
 
+def report_waiters(args):
+    print(
+        f'\n## N waiters on one event, all timing out at one deadline: {interpreter_label()}, '
+        f'median of {args.repeat}\n'
+    )
+    results = measure_all(waiters, args)
+    sizes = ' | '.join(f'{n:,}' for n in waiters.SIZES)
+    print(
+        f'µs per waiter at N = {sizes}: *timeout* (deadline to all resumed), then *start* '
+        '(spawn to all waiting)\n'
+    )
+    print(f'| implementation | phase | {sizes} | largest / smallest |')
+    print('|---|---|' + '---|' * (len(waiters.SIZES) + 1))
+    flatness = {}
+    for name in waiters.PEERS:
+        per = [results.get(f'{name} @ {n}') for n in waiters.SIZES]
+        if not any(per):
+            continue
+        for phase in ('timeout_us', 'start_us'):
+            measured = [result[phase] for result in per if result]
+            cells = ' | '.join(f'{result[phase]:.2f}' if result else '-' for result in per)
+            ratio = max(measured) / min(measured)
+            if phase == 'timeout_us':
+                flatness[name] = ratio
+            print(f'| {name} | {phase[:-3]} | {cells} | {ratio:.2f}x |')
+    print('\nTarget: time per waiter to time out flat in N (largest / smallest <= 1.3):')
+    for name, ratio in flatness.items():
+        if name.startswith('tonio'):
+            print(f'- {name}: {ratio:.2f}x: {"met" if ratio <= 1.3 else "MISSED"}')
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--only', default='')
-    parser.add_argument('--bench', choices=['million', 'sleeps', 'scopes'], default=None)
+    parser.add_argument('--bench', choices=['million', 'sleeps', 'scopes', 'waiters'], default=None)
     args = parser.parse_args()
 
     if args.bench in (None, 'million'):
@@ -157,6 +190,8 @@ def main():
             ('tonio yield, 1 thread', 10),
             args,
         )
+    if args.bench in (None, 'waiters'):
+        report_waiters(args)
 
 
 if __name__ == '__main__':

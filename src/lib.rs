@@ -35,6 +35,8 @@ fn _tonio(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(wait::yield_now, module)?)?;
     module.add_function(wrap_pyfunction!(time::time, module)?)?;
     module.add_function(wrap_pyfunction!(runtime::_runtime_stats, module)?)?;
+    module.add_function(wrap_pyfunction!(task::_check_coroutines, module)?)?;
+    module.add_function(wrap_pyfunction!(wait::_internal_panic_waiter, module)?)?;
     module.add("CancelledError", py.get_type::<errors::CancelledError>())?;
     Ok(())
 }

@@ -8,12 +8,13 @@ argument of either kind is waited for with ``yield coro``, which the scheduler r
 from __future__ import annotations
 
 import collections
+import inspect
 import types
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
 from ._scope import Scope
-from ._tonio import Event, Spawned, Waiter, spawn
+from ._tonio import Event, Spawned, Waiter, _check_coroutines, spawn
 from .exceptions import CancelledError
 
 
@@ -36,15 +37,27 @@ def as_coroutine(obj: Any, what: str) -> Any:
 
 
 def _coroutines(objs: tuple[Any, ...], what: str) -> list[Any]:
-    """``as_coroutine`` for every argument; if one is invalid, the coroutines already given are
-    closed (they will never run) before the TypeError propagates."""
+    """``as_coroutine`` for every argument, after the checks ``spawn`` makes (each coroutine never
+    ran and is passed once). If one is invalid, the coroutines given are closed (they will never
+    run) before the error propagates."""
+    fresh = [obj for obj in objs if isinstance(obj, (types.GeneratorType, types.CoroutineType))]
     try:
-        return [as_coroutine(obj, f'{what} argument {index + 1}') for index, obj in enumerate(objs)]
-    except TypeError:
-        for obj in objs:
-            if isinstance(obj, (types.GeneratorType, types.CoroutineType)):
+        coros = [
+            as_coroutine(obj, f'{what} argument {index + 1}') for index, obj in enumerate(objs)
+        ]
+        _check_coroutines(what, *fresh)
+    except (TypeError, RuntimeError):
+        for obj in fresh:
+            if _unstarted(obj):
                 obj.close()
         raise
+    return coros
+
+
+def _unstarted(coro: Any) -> bool:
+    if isinstance(coro, types.GeneratorType):
+        return inspect.getgeneratorstate(coro) == inspect.GEN_CREATED
+    return inspect.getcoroutinestate(coro) == inspect.CORO_CREATED
 
 
 @types.coroutine
@@ -69,13 +82,17 @@ def _race(coro: Any, scope: Scope, won: list[Any]) -> Generator[Any, Any, None]:
         won.append(value)
 
 
-@types.coroutine
-def select(*coros: Any) -> Generator[Any, Any, Any]:
-    """Runs the coroutines concurrently; the first to finish gives its result, the others are
-    cancelled (and have unwound when this returns). A failure raises instead."""
+def select(*coros: Any) -> Any:
+    """Runs the coroutines (or Waiters, or spawn results) concurrently; the first to finish
+    gives its result, the others are cancelled (and have unwound when this returns). A failure
+    raises instead. Yield or await the returned object; the arguments are checked at the call."""
     if not coros:
         raise TypeError('select() needs at least one coroutine')
-    racers = _coroutines(coros, 'select()')
+    return _select(_coroutines(coros, 'select()'))
+
+
+@types.coroutine
+def _select(racers: list[Any]) -> Generator[Any, Any, Any]:
     won: list[Any] = []
     scope = Scope()
     with scope:

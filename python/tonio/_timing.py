@@ -7,22 +7,27 @@ import types
 from collections.abc import Generator
 from typing import Any
 
-from ._combinators import as_coroutine
+from ._combinators import _coroutines
 from ._scope import Scope
 from ._tonio import Waiter, sleep_until
 from ._tonio import time as _now
 
 
-@types.coroutine
-def timeout(coro: Any, seconds: float) -> Generator[Any, Any, tuple[Any, bool]]:
-    """Runs ``coro`` for at most ``seconds``: ``(result, True)`` if it finished in time, else
-    ``(None, False)`` once it was cancelled and has unwound."""
-    coro = as_coroutine(coro, 'timeout() first argument')
+def timeout(coro: Any, seconds: float) -> Any:
+    """Runs ``coro`` for at most ``seconds``: yield or await the returned object for
+    ``(result, True)`` if it finished in time, else ``(None, False)`` once it was cancelled and
+    has unwound. The arguments are checked at the call."""
+    (coro,) = _coroutines((coro,), 'timeout()')
     try:
         deadline = Scope(timeout=seconds)
     except BaseException:
         coro.close()
         raise
+    return _timeout(coro, deadline)
+
+
+@types.coroutine
+def _timeout(coro: Any, deadline: Scope) -> Generator[Any, Any, tuple[Any, bool]]:
     with deadline:
         return (yield coro), True
     return None, False

@@ -58,7 +58,7 @@ impl Job {
         pool.synced().returning += 1;
         // The group wakes the waiter; the job (and its Python objects) is dropped right after,
         // still attached.
-        let _ = self.group.complete(self.index, result);
+        let _ = self.group.complete(py, self.index, result);
     }
 }
 

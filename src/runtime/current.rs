@@ -26,6 +26,29 @@ thread_local! {
         RefCell::new(Current { runtime: None, worker: None })
     };
     static RUNNING_TASK: Cell<*const Task> = const { Cell::new(std::ptr::null()) };
+    static POLLING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks this thread as the reactor, detached in its poll loop, until the guard drops: nothing
+/// that may run Python is dropped here (see `Shared::release`).
+pub(crate) struct Polling;
+
+impl Polling {
+    pub(crate) fn enter() -> Self {
+        POLLING.with(|polling| polling.set(true));
+        Self
+    }
+}
+
+impl Drop for Polling {
+    fn drop(&mut self) {
+        POLLING.with(|polling| polling.set(false));
+    }
+}
+
+/// Whether this thread is a reactor in its poll loop.
+pub(crate) fn polling() -> bool {
+    POLLING.with(Cell::get)
 }
 
 fn enter(runtime: Arc<Shared>, worker: Option<usize>) {

@@ -15,7 +15,7 @@ use pyo3::exceptions::{PyOSError, PyRuntimeError};
 use pyo3::prelude::*;
 
 use super::config::{Config, Options};
-use super::current::on_worker;
+use super::current::{on_worker, Polling};
 use super::memory::release_free_memory;
 use super::shared::Shared;
 use crate::py::{check_unstarted, expect_coroutine};
@@ -69,16 +69,19 @@ impl Runtime {
         let mut interrupt: Option<PyErr> = None;
         let mut phase = Phase::Main;
         loop {
-            let signalled = py.detach(|| loop {
-                let finished = match phase {
-                    Phase::Main => root.is_done(),
-                    Phase::Drain => shared.registry().live() == 0,
-                };
-                if finished {
-                    return false;
-                }
-                if shared.reactor().turn(shared).signal {
-                    return true;
+            let signalled = py.detach(|| {
+                let _polling = Polling::enter();
+                loop {
+                    let finished = match phase {
+                        Phase::Main => root.is_done(),
+                        Phase::Drain => shared.registry().live() == 0,
+                    };
+                    if finished {
+                        return false;
+                    }
+                    if shared.reactor().turn(shared).signal {
+                        return true;
+                    }
                 }
             });
             if !signalled {

@@ -13,7 +13,7 @@ use crossbeam_queue::SegQueue;
 use pyo3::prelude::*;
 
 use super::config::Config;
-use super::current::worker_index_on;
+use super::current::{polling, worker_index_on};
 use crate::blocking::BlockingPool;
 use crate::py::{attached, copy_current_context};
 use crate::reactor::Reactor;
@@ -85,10 +85,11 @@ impl Shared {
 
     /// Drops a reference that may be the last one of something whose drop runs Python code (a
     /// task's coroutines, a scope's unobserved failures). On a thread attached to Python that is
-    /// fine and happens at once; elsewhere (the reactor) the last reference goes to a worker.
-    /// Callers hold no lock.
+    /// fine and happens at once; on the reactor (marked by `Polling`, since `attached()` cannot
+    /// be trusted once subinterpreters exist) or any detached thread the last reference goes to
+    /// a worker. Callers hold no lock.
     pub(crate) fn release<T: Send + 'static>(&self, reference: Arc<T>) {
-        if attached() {
+        if attached() && !polling() {
             drop(reference);
         } else if let Some(last) = Arc::into_inner(reference) {
             self.graveyard.push(Box::new(last));
@@ -124,6 +125,21 @@ impl Shared {
             None => self.queues.push_injector(task),
         }
         self.idle.notify_one();
+    }
+
+    /// Queues many runnable tasks at once (a spawn, a batch of timers): like `schedule`, but
+    /// idle workers are woken once for the batch rather than checked for at every task.
+    pub(crate) fn schedule_all(&self, tasks: impl IntoIterator<Item = Arc<Task>>) {
+        let worker = worker_index_on(self);
+        let mut queued = 0;
+        for task in tasks {
+            match worker {
+                Some(worker) => self.queues.push_local(worker, task),
+                None => self.queues.push_injector(task),
+            }
+            queued += 1;
+        }
+        self.idle.notify(queued);
     }
 
     /// The `contextvars` context a new task runs in: a copy of the caller's with the runtime

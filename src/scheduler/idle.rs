@@ -43,19 +43,26 @@ impl Idle {
 
     /// Wakes one sleeping worker, if any. Call after pushing work.
     pub(crate) fn notify_one(&self) {
+        self.notify(1);
+    }
+
+    /// Wakes up to `count` sleeping workers (one per task pushed). Call after pushing work.
+    pub(crate) fn notify(&self, count: usize) {
         fence(Ordering::SeqCst);
-        if self.count.load(Ordering::Relaxed) == 0 {
+        if count == 0 || self.count.load(Ordering::Relaxed) == 0 {
             return;
         }
-        let woken = {
+        let woken: Vec<usize> = {
             let mut sleepers = self.sleepers();
-            let woken = sleepers.pop();
-            if woken.is_some() {
-                self.count.fetch_sub(1, Ordering::Relaxed);
-            }
+            let keep = sleepers.len().saturating_sub(count);
+            let woken = sleepers.split_off(keep);
+            self.count.fetch_sub(woken.len(), Ordering::Relaxed);
             woken
         };
-        if let Some(thread) = woken.and_then(|worker| self.threads[worker].get()) {
+        for thread in woken
+            .iter()
+            .filter_map(|&worker| self.threads[worker].get())
+        {
             thread.unpark();
         }
     }

@@ -83,10 +83,9 @@ impl ScopeCore {
         };
         let mut finished_scopes = Vec::new();
         if has_children {
-            // Pruned here so a long-lived task that joins its scopes after leaving them (`yield
-            // s()` after the block) does not accumulate them.
-            finished_scopes = scopes.take_finished();
-            scopes.exited.push(Arc::clone(self));
+            // A long-lived task that joins its scopes after leaving them (`yield s()` after the
+            // block) prunes the done ones as the list grows, so they do not accumulate.
+            finished_scopes = scopes.push_exited(Arc::clone(self));
         }
         if stale {
             self.runtime.timer_went_stale();

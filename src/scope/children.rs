@@ -1,5 +1,5 @@
 //! The children of a scope: tasks spawned into it, their failures, and the wait for all of them
-//! (`ScopeWait`, the `WaitSource` of `yield scope()` and of leaving `async with`).
+//! (the scope is the `WaitSource` of `yield scope()` and of leaving `async with`).
 //!
 //! A child spawned into a cancelled scope still starts, and receives its CancelledError at its
 //! first suspension point (as trio's nursery does); once the scope is closed (exited with no child
@@ -16,7 +16,7 @@ use pyo3::prelude::*;
 use super::core::{CancelReason, ChildSlot, ScopeCore};
 use crate::errors::{exception_group, CancelledError};
 use crate::task::{Completion, Outcome, Tag, Task};
-use crate::wait::{OnCancel, ParkedTask, QueueKey, Registered, Resumed, WaitSource};
+use crate::wait::{OnCancel, ParkedTask, Registered, Resumed, WaitSource};
 
 impl ScopeCore {
     /// Spawns `coroutine` (checked by the caller) as a child. Returns false, and closes the
@@ -150,48 +150,35 @@ impl ScopeCore {
     }
 }
 
-/// The wait for every child of a scope.
-pub(crate) struct ScopeWait {
-    scope: Arc<ScopeCore>,
-    key: AtomicU64,
-}
-
-impl ScopeWait {
-    pub(crate) fn new(scope: Arc<ScopeCore>) -> Self {
-        Self {
-            scope,
-            key: AtomicU64::new(QueueKey::NONE),
-        }
-    }
-}
-
-impl WaitSource for ScopeWait {
+/// The wait for every child of a scope (`yield scope()`, leaving `async with`). The scope
+/// itself is the source.
+impl WaitSource for ScopeCore {
     fn try_now(&self, py: Python<'_>, _task: &Arc<Task>) -> Option<PyResult<Py<PyAny>>> {
-        self.scope.is_done().then(|| self.scope.outcome(py))
+        self.is_done().then(|| self.outcome(py))
     }
 
-    fn register(&self, parked: ParkedTask) -> Registered {
-        self.scope.done.park(parked, &self.key)
+    fn register(&self, parked: ParkedTask, key: &AtomicU64) -> Registered {
+        self.done.park(parked, key)
     }
 
-    fn deregister(&self) {
-        self.scope.done.unpark(&self.key);
+    fn deregister(&self, key: &AtomicU64) {
+        self.done.unpark(key);
     }
 
     fn resume(&self, py: Python<'_>, _task: &Arc<Task>, _outcome: Outcome, _tag: Tag) -> Resumed {
-        if !self.scope.is_done() {
+        if !self.is_done() {
             // Spawned into again after the done event was set: wait on.
             return Resumed::KeepWaiting;
         }
-        Resumed::Value(self.scope.outcome(py))
+        Resumed::Value(self.outcome(py))
     }
 
     fn on_cancel(&self, task: &Arc<Task>) -> OnCancel {
-        if self.scope.is_done() || !self.scope.is_owner(task) {
+        if self.is_done() || !self.is_owner(task) {
             return OnCancel::GiveUp;
         }
         // The owner is cancelled: the children go too, and it waits for them to unwind.
-        let _ = self.scope.cancel(CancelReason::Failure);
+        let _ = self.cancel(CancelReason::Failure);
         OnCancel::KeepWaiting
     }
 
@@ -202,11 +189,11 @@ impl WaitSource for ScopeWait {
         if task.state().is_doomed() {
             return None;
         }
-        self.scope.outcome(py).err()
+        self.outcome(py).err()
     }
 
     fn is_ready(&self) -> bool {
-        self.scope.is_done()
+        self.is_done()
     }
 
     fn describe(&self) -> &'static str {

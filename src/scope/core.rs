@@ -139,7 +139,7 @@ impl ScopeCore {
 
     /// The wait of joining the scope (`yield scope()`, the exit of `async with`).
     pub(crate) fn wait_kind(self: &Arc<Self>) -> WaitKind {
-        WaitKind::Source(Arc::new(super::children::ScopeWait::new(Arc::clone(self))))
+        WaitKind::Source(self.clone())
     }
 
     /// Cancels the body (if a task is inside it) and every pending child. Returns true for the

@@ -10,33 +10,42 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 
-use super::driver::suspend;
+use super::driver::{prepare_suspension, After};
 use super::task::{Completion, Finishing, Task, TaskCore};
 use crate::errors::CancelledError;
 use crate::scope::{CancelReason, ScopeCore};
 use crate::time::Deadline;
 
 /// The first scope the task left whose children still run, if any (done ones are dropped).
+/// With `cancel`, the children of every scope it left are cancelled first.
 fn unfinished_exited_scope(task: &Arc<Task>, cancel: bool) -> Option<Arc<ScopeCore>> {
-    let finished: Vec<Arc<ScopeCore>>;
-    let next = {
+    let mut finished = Vec::new();
+    let to_cancel = {
         // SAFETY: this worker runs the task, and no Python code runs while the list is borrowed.
         let scopes = unsafe { task.scopes_if_any() }?;
-        finished = scopes.take_finished();
         if cancel {
-            for scope in &scopes.exited {
-                let _ = scope.cancel(CancelReason::Failure);
-            }
+            scopes.exited_to_cancel()
+        } else {
+            Vec::new()
         }
-        scopes.exited.first().cloned()
     };
-    // Dropped once the list is no longer borrowed: a scope's Drop may run Python.
+    // Cancelled and dropped once the list is no longer borrowed: a cancel may drop the last
+    // reference of a child, and a scope's Drop may run Python.
+    for scope in &to_cancel {
+        let _ = scope.cancel(CancelReason::Failure);
+    }
+    drop(to_cancel);
+    let next = {
+        // SAFETY: as above.
+        let scopes = unsafe { task.scopes_if_any() }?;
+        scopes.next_pending(&mut finished)
+    };
     drop(finished);
     next
 }
 
-/// Finishes a task whose coroutine is over, or waits for the children of the next scope it left.
-/// `coroutine` is the outermost one (named in error reports), if it still exists.
+/// Finishes a task whose coroutine is over, or prepares it to wait for the children of the next
+/// scope it left. `coroutine` is the outermost one (named in error reports), if it still exists.
 pub(super) fn complete(
     py: Python<'_>,
     task: &Arc<Task>,
@@ -44,7 +53,7 @@ pub(super) fn complete(
     coroutine: Option<Bound<'_, PyAny>>,
     result: PyResult<Py<PyAny>>,
     cancelled: bool,
-) {
+) -> After {
     // A task that failed or was cancelled (now, or from outside at any time: it is unwinding)
     // has nobody to hand its children's work to.
     let cancel = cancelled || result.is_err() || task.state().is_doomed();
@@ -52,9 +61,12 @@ pub(super) fn complete(
         Some(scope) => {
             let coroutine = coroutine.map(Bound::unbind);
             core.finishing = Some(Box::new(Finishing { coroutine, result }));
-            suspend(task, core, scope.wait_kind(), Deadline::NEVER);
+            prepare_suspension(task, core, scope.wait_kind(), Deadline::NEVER)
         }
-        None => finish(py, task, core, coroutine.as_ref(), result),
+        None => {
+            finish(py, task, core, coroutine.as_ref(), result);
+            After::Done
+        }
     }
 }
 
@@ -74,7 +86,7 @@ fn finish(
     let completion = std::mem::replace(&mut core.completion, Completion::Detached);
     match completion {
         Completion::Spawned { group, index } => {
-            if group.complete(index, result) {
+            if group.complete(py, index, result) {
                 task.runtime().group_finished(&group);
             }
         }

@@ -72,10 +72,16 @@ fn wait_on<'py>(
     timeout: Timeout,
 ) -> Dispatch<'py> {
     let clock = task.runtime().clock();
-    let deadline = timeout.deadline(clock);
+    // One reading of the clock serves the deadline and the checks against it.
+    let now = match timeout {
+        Timeout::Never => None,
+        _ => Some(clock.now()),
+    };
+    let deadline = timeout.deadline_from(now);
+    let passed = deadline.0.zip(now).is_some_and(|(at, now)| at <= now);
     let source = match &kind {
         WaitKind::YieldNow => return Dispatch::Reschedule,
-        WaitKind::Sleep if deadline.has_passed(clock) => return Dispatch::Reschedule,
+        WaitKind::Sleep if passed => return Dispatch::Reschedule,
         WaitKind::Sleep => return Dispatch::Suspend(kind, deadline),
         WaitKind::Source(source) => source,
     };
@@ -90,7 +96,7 @@ fn wait_on<'py>(
     if let Some(value) = source.try_now(py, task) {
         return Dispatch::Continue(value.map(|value| value.into_bound(py)));
     }
-    if deadline.has_passed(clock) {
+    if passed {
         return match source.resume(py, task, crate::task::Outcome::TimedOut, 0) {
             Resumed::Value(value) => Dispatch::Continue(value.map(|value| value.into_bound(py))),
             Resumed::KeepWaiting => Dispatch::Suspend(kind, Deadline::NEVER),

@@ -67,30 +67,65 @@ pub(crate) fn cancelled_error() -> PyErr {
     CancelledError::new_err("task was cancelled")
 }
 
+/// What happens to a task once this run no longer borrows its core.
+pub(super) enum After {
+    /// Publish it as suspended on this wait (its core was prepared by `prepare_suspension`).
+    Suspend(WaitKind, Deadline),
+    /// Back of a run queue: it yielded to the scheduler, or receives a cancel at once.
+    Reschedule,
+    /// It finished: DONE is published and nothing is left to do.
+    Done,
+}
+
 /// Runs `task` until it suspends, yields to the scheduler, or finishes.
 pub(crate) fn run_task(py: Python<'_>, task: Arc<Task>) {
     let start = task.state().begin_run();
-    // SAFETY: `begin_run` moved the task to RUNNING on this worker: we own its core until we
-    // publish it as suspended, rescheduled or done below.
-    let core = unsafe { task.core() };
+    let mut after = {
+        // SAFETY: `begin_run` moved the task to RUNNING on this worker: we own its core until we
+        // publish it as suspended, rescheduled or done, which happens only after this borrow
+        // ends (a `&mut` must not be live while another worker may take the task over).
+        let core = unsafe { task.core() };
+        advance(py, &task, core, start)
+    };
+    loop {
+        match after {
+            After::Done => return,
+            After::Reschedule => {
+                task.state().reschedule();
+                let runtime = Arc::clone(task.runtime());
+                return runtime.schedule(task);
+            }
+            After::Suspend(kind, deadline) => match publish(&task, &kind, deadline) {
+                Published::Suspended => return,
+                Published::Cancelled => {
+                    // SAFETY: publishing failed, so the task is still RUNNING on this worker
+                    // and its core is ours again; the borrow ends within this arm.
+                    let core = unsafe { task.core() };
+                    after = cancelled_at_suspension(&task, core, kind, deadline);
+                }
+            },
+        }
+    }
+}
+
+/// Everything this run does with the task's core: the wake it resumes from, its coroutines, and
+/// where it goes next.
+fn advance(py: Python<'_>, task: &Arc<Task>, core: &mut TaskCore, start: RunStart) -> After {
     if let Some(finishing) = core.finishing.take() {
         // Woken while waiting for the children of scopes it left: finish, or wait for the next.
-        let _ = leave_wait(&task, core, start);
+        let _ = leave_wait(task, core, start);
         let Finishing { coroutine, result } = *finishing;
         let coroutine = coroutine.map(|coroutine| coroutine.into_bound(py));
-        return complete(py, &task, core, coroutine, result, start.cancelled);
+        return complete(py, task, core, coroutine, result, start.cancelled);
     }
-    let stepped = catch_unwind(AssertUnwindSafe(|| step(py, &task, core, start)));
-    let next = stepped.unwrap_or_else(|_| internal_failure(py, core));
-    match next {
-        Next::Finished(coroutine, result) => complete(py, &task, core, coroutine, result, false),
+    let stepped = catch_unwind(AssertUnwindSafe(|| step(py, task, core, start)));
+    match stepped.unwrap_or_else(|_| internal_failure(py, core)) {
+        Next::Finished(coroutine, result) => complete(py, task, core, coroutine, result, false),
         Next::Reschedule => {
             core.resume = Resume::Wait(WaitKind::YieldNow);
-            task.state().reschedule();
-            let runtime = Arc::clone(task.runtime());
-            runtime.schedule(task);
+            After::Reschedule
         }
-        Next::Suspend(kind, deadline) => suspend(&task, core, kind, deadline),
+        Next::Suspend(kind, deadline) => prepare_suspension(task, core, kind, deadline),
     }
 }
 
@@ -139,7 +174,7 @@ pub(super) fn leave_wait(task: &Arc<Task>, core: &mut TaskCore, start: RunStart)
     if let Resume::Wait(kind) = &resume {
         if start.outcome != Outcome::Set {
             if let Some(source) = kind.source() {
-                source.deregister();
+                source.deregister(task.wait_key());
             }
         }
         if std::mem::take(&mut core.timer_armed) && start.outcome != Outcome::TimedOut {
@@ -228,41 +263,36 @@ fn drive<'py>(
     }
 }
 
-/// Publishes the task as suspended on `kind` and registers it where it can be woken.
-pub(super) fn suspend(task: &Arc<Task>, core: &mut TaskCore, kind: WaitKind, deadline: Deadline) {
+/// Stores the wait in the task's core, ready for `publish`.
+pub(super) fn prepare_suspension(
+    task: &Arc<Task>,
+    core: &mut TaskCore,
+    kind: WaitKind,
+    deadline: Deadline,
+) -> After {
     core.resume = Resume::Wait(kind.clone());
     core.timer_armed = deadline.0.is_some();
     task.set_deadline(deadline);
-    let epoch = loop {
-        match task.state().suspend() {
-            Suspend::Suspended(epoch) => break epoch,
-            // A cancel arrived while the task ran, and it waits for children: cancel them, then
-            // wait for them (the request is consumed, so the next attempt suspends).
-            Suspend::Cancelled
-                if kind
-                    .source()
-                    .is_some_and(|source| source.on_cancel(task) == OnCancel::KeepWaiting) =>
-            {
-                core.deferred_cancel = true;
-            }
-            Suspend::Cancelled => {
-                // Deliver it at this suspension point.
-                core.timer_armed = false;
-                core.resume = Resume::Throw(Box::new(cancelled_error()));
-                task.state().reschedule();
-                task.runtime().schedule(Arc::clone(task));
-                return;
-            }
-        }
+    After::Suspend(kind, deadline)
+}
+
+/// What `publish` achieved.
+enum Published {
+    /// The task is suspended and registered; another worker may own it already.
+    Suspended,
+    /// A cancel was pending: the task is still RUNNING here and must take it now.
+    Cancelled,
+}
+
+/// Publishes the task as suspended on `kind` and registers it where it can be woken. Takes no
+/// core: once the state says SUSPENDED, another worker may be running the task.
+fn publish(task: &Arc<Task>, kind: &WaitKind, deadline: Deadline) -> Published {
+    let epoch = match task.state().suspend() {
+        Suspend::Suspended(epoch) => epoch,
+        Suspend::Cancelled => return Published::Cancelled,
     };
-    // From here on the task may be running elsewhere: `core` must not be touched.
-    if let Some(source) = kind.source() {
-        match source.register(ParkedTask::new(Arc::clone(task), epoch)) {
-            Registered::Waiting => {}
-            Registered::Ready => return task.wake(epoch, Outcome::Set),
-            Registered::Stale => return,
-        }
-    }
+    // The timer first: a wake that wins before it exists could otherwise find nothing to count
+    // as stale, and the entry, inserted late, would hold the task's memory until its deadline.
     if let Some(at) = deadline.0 {
         let target = TimerTarget::Wake {
             task: Arc::downgrade(task),
@@ -270,4 +300,33 @@ pub(super) fn suspend(task: &Arc<Task>, core: &mut TaskCore, kind: WaitKind, dea
         };
         task.runtime().add_timer(at, target);
     }
+    if let Some(source) = kind.source() {
+        match source.register(ParkedTask::new(Arc::clone(task), epoch), task.wait_key()) {
+            Registered::Waiting | Registered::Stale => {}
+            Registered::Ready => task.wake(epoch, Outcome::Set),
+        }
+    }
+    Published::Suspended
+}
+
+/// A cancel arrived while the task ran and reached it as it was about to suspend on `kind`.
+fn cancelled_at_suspension(
+    task: &Arc<Task>,
+    core: &mut TaskCore,
+    kind: WaitKind,
+    deadline: Deadline,
+) -> After {
+    let keeps_waiting = kind
+        .source()
+        .is_some_and(|source| source.on_cancel(task) == OnCancel::KeepWaiting);
+    if keeps_waiting {
+        // It waits for children: they were cancelled, and it waits for them to unwind (the
+        // request is consumed, so the next attempt suspends).
+        core.deferred_cancel = true;
+        return prepare_suspension(task, core, kind, deadline);
+    }
+    // Deliver it at this suspension point.
+    core.timer_armed = false;
+    core.resume = Resume::Throw(Box::new(cancelled_error()));
+    After::Reschedule
 }

@@ -105,10 +105,16 @@ fn spawn_group(
         index,
     })?;
     group.set_members(tasks.iter().map(Arc::downgrade).collect());
-    for task in tasks {
-        runtime.schedule(task);
-    }
+    runtime.schedule_all(tasks);
     Ok(Spawned::new(group))
+}
+
+/// `_check_coroutines(what, *coros)`: the checks `spawn` makes, for the combinators written in
+/// Python (`select`, `as_completed`, `timeout`), which run coroutines inside tasks of their own.
+#[pyfunction]
+#[pyo3(signature = (what, *coros))]
+pub(crate) fn _check_coroutines(what: &str, coros: &Bound<'_, PyTuple>) -> PyResult<()> {
+    check_arguments(what, coros)
 }
 
 /// `spawn(*coros)`: start coroutines now; yield/await the result for their results.
@@ -144,9 +150,7 @@ impl Spawn {
         let runtime = calling_runtime(what)?;
         check_arguments(what, coros)?;
         let tasks = create_tasks(py, &runtime, coros, |_| Completion::Detached)?;
-        for task in tasks {
-            runtime.schedule(task);
-        }
+        runtime.schedule_all(tasks);
         Ok(())
     }
 

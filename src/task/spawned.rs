@@ -3,7 +3,7 @@
 //!
 //! `SpawnedCore` is the Rust side. Each member writes its result into its own slot, then
 //! decrements `remaining`; the member that brings it to zero sets the `done` event, which wakes
-//! whoever waits (`SpawnedWait`, the `WaitSource` of yielding or awaiting the handle). Slots are
+//! whoever waits (the group is the `WaitSource` of yielding or awaiting the handle). Slots are
 //! written once each, by distinct members, and read only after `remaining` reached zero
 //! (acquire), so no lock guards them.
 //!
@@ -29,7 +29,7 @@ use crate::errors::{exception_group, CancelledError};
 use crate::runtime::Shared;
 use crate::time::Timeout;
 use crate::wait::{
-    EventCore, OnCancel, ParkedTask, QueueKey, Registered, Resumed, WaitKind, WaitSource, Waiter,
+    EventCore, OnCancel, ParkedTask, Registered, Resumed, WaitKind, WaitSource, Waiter,
 };
 
 /// What the waiter of a group gets back.
@@ -147,7 +147,11 @@ impl SpawnedCore {
     }
 
     /// Records the result of the member at `index`. Returns true when it was the last one.
-    pub(crate) fn complete(&self, index: u32, result: PyResult<Py<PyAny>>) -> bool {
+    pub(crate) fn complete(&self, py: Python<'_>, index: u32, result: PyResult<Py<PyAny>>) -> bool {
+        if let Err(err) = &result {
+            // Normalized now, outside the lock: making the exception object runs Python.
+            let _ = err.value(py);
+        }
         match result {
             Ok(value) => {
                 if let Some(slot) = self.slots.get(index as usize) {
@@ -237,47 +241,34 @@ impl Drop for SpawnedCore {
     }
 }
 
-/// The wait of yielding or awaiting a `Spawned`: resumes with the results.
-pub(crate) struct SpawnedWait {
-    group: Arc<SpawnedCore>,
-    key: AtomicU64,
-}
-
-impl SpawnedWait {
-    pub(crate) fn new(group: Arc<SpawnedCore>) -> Self {
-        Self {
-            group,
-            key: AtomicU64::new(QueueKey::NONE),
-        }
-    }
-}
-
-impl WaitSource for SpawnedWait {
+/// The wait of yielding or awaiting a `Spawned`: resumes with the results. The group itself is
+/// the source.
+impl WaitSource for SpawnedCore {
     fn try_now(&self, py: Python<'_>, _task: &Arc<Task>) -> Option<PyResult<Py<PyAny>>> {
-        self.group.is_done().then(|| self.group.outcome(py))
+        self.is_done().then(|| self.outcome(py))
     }
 
-    fn register(&self, parked: ParkedTask) -> Registered {
-        self.group.done.park(parked, &self.key)
+    fn register(&self, parked: ParkedTask, key: &AtomicU64) -> Registered {
+        self.done.park(parked, key)
     }
 
-    fn deregister(&self) {
-        self.group.done.unpark(&self.key);
+    fn deregister(&self, key: &AtomicU64) {
+        self.done.unpark(key);
     }
 
     fn resume(&self, py: Python<'_>, _task: &Arc<Task>, _outcome: Outcome, _tag: Tag) -> Resumed {
-        Resumed::Value(self.group.outcome(py))
+        Resumed::Value(self.outcome(py))
     }
 
     fn on_cancel(&self, _task: &Arc<Task>) -> OnCancel {
-        if self.group.is_done() {
+        if self.is_done() {
             return OnCancel::GiveUp;
         }
-        self.group.cancel_members()
+        self.cancel_members()
     }
 
     fn is_ready(&self) -> bool {
-        self.group.is_done()
+        self.is_done()
     }
 
     fn describe(&self) -> &'static str {
@@ -298,7 +289,7 @@ impl Spawned {
 
     /// The wait of yielding this handle.
     pub(crate) fn wait_kind(&self) -> WaitKind {
-        WaitKind::Source(Arc::new(SpawnedWait::new(Arc::clone(&self.group))))
+        WaitKind::Source(self.group.clone())
     }
 }
 

@@ -14,6 +14,7 @@
 //! take-over), so the core is never accessed concurrently.
 
 use std::cell::UnsafeCell;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -27,7 +28,7 @@ use super::state::{Cancel, Epoch, Outcome, TaskState, Wake};
 use crate::runtime::Shared;
 use crate::scope::{ChildSlot, ScopeCore};
 use crate::time::{instant_at_nanos, nanos_at, Deadline};
-use crate::wait::WaitKind;
+use crate::wait::{QueueKey, WaitKind};
 
 /// Where a task's result goes when it finishes.
 pub(crate) enum Completion {
@@ -58,18 +59,52 @@ pub(crate) struct TaskScopes {
     pub(crate) active: Vec<Arc<ScopeCore>>,
     /// Exited while children were still pending (generator syntax: leaving a `with` block cannot
     /// wait). The task does not finish before they are done, so no child outlives its owner.
-    pub(crate) exited: Vec<Arc<ScopeCore>>,
+    exited: VecDeque<Arc<ScopeCore>>,
+    /// How long `exited` was after its last pruning (it is pruned when it doubles: O(1)
+    /// amortized per exit, where pruning at every exit was O(n)).
+    pruned_len: usize,
+    /// The exited scopes were cancelled (the task failed or was cancelled): done once.
+    exited_cancelled: bool,
 }
 
 impl TaskScopes {
-    /// Removes the exited scopes that are done and returns them, for the caller to drop once it
-    /// no longer borrows the list (a scope's Drop may run Python).
-    pub(crate) fn take_finished(&mut self) -> Vec<Arc<ScopeCore>> {
-        let (finished, pending) = std::mem::take(&mut self.exited)
+    /// Records a scope left while its children run. Returns the exited scopes found done, for
+    /// the caller to drop once it no longer borrows the list (a scope's Drop may run Python).
+    pub(crate) fn push_exited(&mut self, scope: Arc<ScopeCore>) -> Vec<Arc<ScopeCore>> {
+        self.exited.push_back(scope);
+        if self.exited.len() < 2 * self.pruned_len.max(4) {
+            return Vec::new();
+        }
+        let (finished, pending): (Vec<_>, Vec<_>) = std::mem::take(&mut self.exited)
             .into_iter()
             .partition(|scope| scope.is_done());
-        self.exited = pending;
+        self.exited = pending.into();
+        self.pruned_len = self.exited.len();
         finished
+    }
+
+    /// The exited scopes to cancel because the task failed or was cancelled: all of them the
+    /// first time, none after.
+    pub(crate) fn exited_to_cancel(&mut self) -> Vec<Arc<ScopeCore>> {
+        if std::mem::replace(&mut self.exited_cancelled, true) {
+            return Vec::new();
+        }
+        self.exited.iter().cloned().collect()
+    }
+
+    /// The first exited scope whose children still run, dropping the done ones ahead of it into
+    /// `finished` (each scope is looked at once: O(1) amortized).
+    pub(crate) fn next_pending(
+        &mut self,
+        finished: &mut Vec<Arc<ScopeCore>>,
+    ) -> Option<Arc<ScopeCore>> {
+        while let Some(scope) = self.exited.front() {
+            if !scope.is_done() {
+                return Some(Arc::clone(scope));
+            }
+            finished.extend(self.exited.pop_front());
+        }
+        None
     }
 }
 
@@ -104,6 +139,9 @@ pub(crate) struct Task {
     /// Where the task sits in the registry (`Slot::pack`); atomic because it is written after
     /// the task became visible in the registry, and taken once when it finishes.
     slot: AtomicU64,
+    /// Where the source of the current suspension keeps the key of the task's entry (see
+    /// `WaitSource::register`).
+    wait_key: AtomicU64,
     /// The deadline of the current suspension, in `time::nanos_at` form (0: none). Written
     /// before the task is published as suspended, so whoever cancels it can tell a wait that had
     /// already timed out (see `TaskState::cancel`).
@@ -143,6 +181,7 @@ impl Task {
                 finishing: None,
             }),
             slot: AtomicU64::new(Slot::NONE),
+            wait_key: AtomicU64::new(QueueKey::NONE),
             deadline: AtomicU64::new(0),
             scopes: UnsafeCell::new(None),
         });
@@ -174,6 +213,11 @@ impl Task {
 
     pub(crate) fn state(&self) -> &TaskState {
         &self.state
+    }
+
+    /// The key slot of the task's current registration (see `WaitSource::register`).
+    pub(crate) fn wait_key(&self) -> &AtomicU64 {
+        &self.wait_key
     }
 
     /// The mutable core.
@@ -271,7 +315,7 @@ impl Task {
         };
         match std::mem::replace(&mut core.completion, Completion::Detached) {
             Completion::Spawned { group, index } => {
-                let _ = group.complete(index, closed());
+                let _ = group.complete(py, index, closed());
             }
             Completion::Scope { scope, slot } => scope.child_finished(py, slot, closed()),
             Completion::Detached => {}

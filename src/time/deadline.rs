@@ -88,9 +88,17 @@ impl Timeout {
     pub(crate) fn deadline(self, clock: &Clock) -> Deadline {
         match self {
             Self::Never => Deadline::NEVER,
-            Self::At(at) => Deadline(Some(at)),
-            Self::After(delay) => {
-                let now = clock.now();
+            _ => self.deadline_from(Some(clock.now())),
+        }
+    }
+
+    /// Places the timeout on the clock that read `now` (which must be `Some` unless the
+    /// timeout is `Never`).
+    pub(crate) fn deadline_from(self, now: Option<Instant>) -> Deadline {
+        match (self, now) {
+            (Self::Never, _) | (_, None) => Deadline::NEVER,
+            (Self::At(at), _) => Deadline(Some(at)),
+            (Self::After(delay), Some(now)) => {
                 Deadline(Some(now.checked_add(delay).unwrap_or(now + FAR_FUTURE)))
             }
         }
@@ -103,10 +111,6 @@ pub(crate) struct Deadline(pub(crate) Option<Instant>);
 
 impl Deadline {
     pub(crate) const NEVER: Deadline = Deadline(None);
-
-    pub(crate) fn has_passed(&self, clock: &Clock) -> bool {
-        self.0.is_some_and(|at| at <= clock.now())
-    }
 }
 
 /// A number of seconds: int or float (not bool), not NaN (infinity is allowed and means never).

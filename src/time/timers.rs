@@ -14,7 +14,7 @@
 //! (its state CAS won, outcome `TimedOut`) before any of them is queued, so none can run and react
 //! (fail, cancel its scope) before a sibling whose deadline had also passed got its timeout. A
 //! cancel that reaches such a sibling afterwards waits for its next suspension point
-//! ("handoff beats cancel").
+//! ("handoff beats cancel"). Due scopes are cancelled after the batch is queued.
 //!
 //! Nothing here drops the last reference of a task or scope under the heap's lock, nor on the
 //! reactor thread: references are handed to `Shared::release`, which gives last ones to a worker.
@@ -199,14 +199,12 @@ impl Timers {
                 TimerTarget::Cancel(scope) => scopes.extend(scope.upgrade()),
             }
         }
-        // ...then due scopes are cancelled (their due tasks keep their timeout and receive the
-        // cancel at their next suspension), and only then can any woken task run.
+        // ...then they are queued, ahead of anything the due scopes' cancels wake; a due task
+        // those cancels reach keeps its timeout and receives the cancel at its next suspension.
+        runtime.schedule_all(woken);
         for scope in scopes {
             scope.deadline_passed();
             runtime.release(scope);
-        }
-        for task in woken {
-            runtime.schedule(task);
         }
         next
     }

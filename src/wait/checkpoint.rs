@@ -6,6 +6,7 @@
 //! abort before the checkpoint is reached cancels the task as it passes. TonIO's time and signal
 //! helpers are built this way; here it is public for the same kind of glue.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, Weak};
 
 use pyo3::prelude::*;
@@ -72,17 +73,22 @@ impl WaitSource for CheckpointWait {
             binding.aborted
         };
         if aborted {
+            // Cancelled as it passes: the task is doomed and the checkpoint raises at once.
             task.cancel();
+            let _ = task.state().take_cancel();
+            return Some(Err(crate::errors::CancelledError::new_err(
+                "task was cancelled (its checkpoint was aborted)",
+            )));
         }
         Some(Ok(py.None()))
     }
 
-    fn register(&self, _parked: ParkedTask) -> Registered {
+    fn register(&self, _parked: ParkedTask, _key: &AtomicU64) -> Registered {
         // `try_now` always resolves: the task never parks here.
         Registered::Ready
     }
 
-    fn deregister(&self) {}
+    fn deregister(&self, _key: &AtomicU64) {}
 
     fn resume(&self, py: Python<'_>, _task: &Arc<Task>, _outcome: Outcome, _tag: Tag) -> Resumed {
         Resumed::Value(Ok(py.None()))

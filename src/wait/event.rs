@@ -2,7 +2,7 @@
 //! else is built from.
 //!
 //! `EventCore` is the Rust side, shared by the Python `Event` and by everything that needs "wake
-//! the waiters when this happens" (spawn results, scopes, and later sockets). `EventWait` is the
+//! the waiters when this happens" (spawn results, scopes, and later sockets). It is also the
 //! `WaitSource` of `event.wait()`.
 //!
 //! Invariant: the flag is written only under the queue's lock, and a waiter is parked only under
@@ -118,36 +118,23 @@ impl EventCore {
     }
 }
 
-/// The wait of `event.wait()`: resumes with True once the event is set, False on timeout.
-pub(crate) struct EventWait {
-    event: Arc<EventCore>,
-    key: AtomicU64,
-}
-
-impl EventWait {
-    pub(crate) fn new(event: Arc<EventCore>) -> Self {
-        Self {
-            event,
-            key: AtomicU64::new(QueueKey::NONE),
-        }
-    }
-}
-
 fn boolean(py: Python<'_>, value: bool) -> Py<PyAny> {
     PyBool::new(py, value).to_owned().into_any().unbind()
 }
 
-impl WaitSource for EventWait {
+/// The wait of `event.wait()`: resumes with True once the event is set, False on timeout. The
+/// event itself is the source, shared by all its waiters.
+impl WaitSource for EventCore {
     fn try_now(&self, py: Python<'_>, _task: &Arc<Task>) -> Option<PyResult<Py<PyAny>>> {
-        self.event.is_set().then(|| Ok(boolean(py, true)))
+        self.is_set().then(|| Ok(boolean(py, true)))
     }
 
-    fn register(&self, parked: ParkedTask) -> Registered {
-        self.event.park(parked, &self.key)
+    fn register(&self, parked: ParkedTask, key: &AtomicU64) -> Registered {
+        self.park(parked, key)
     }
 
-    fn deregister(&self) {
-        self.event.unpark(&self.key);
+    fn deregister(&self, key: &AtomicU64) {
+        self.unpark(key);
     }
 
     fn resume(&self, py: Python<'_>, _task: &Arc<Task>, outcome: Outcome, _tag: Tag) -> Resumed {
@@ -155,7 +142,7 @@ impl WaitSource for EventWait {
     }
 
     fn is_ready(&self) -> bool {
-        self.event.is_set()
+        self.is_set()
     }
 
     fn describe(&self) -> &'static str {
@@ -199,8 +186,7 @@ impl Event {
     #[pyo3(signature = (timeout = None))]
     fn wait(&self, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Waiter> {
         let timeout = Timeout::after(timeout, "timeout")?;
-        let source = EventWait::new(Arc::clone(&self.core));
-        Ok(Waiter::new(WaitKind::Source(Arc::new(source)), timeout))
+        Ok(Waiter::new(WaitKind::Source(self.core.clone()), timeout))
     }
 
     /// TonIO's name for `wait`.

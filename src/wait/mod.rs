@@ -4,12 +4,14 @@
 mod checkpoint;
 mod combined;
 mod event;
+mod internal_panic;
 mod parked;
 mod queue;
 mod source;
 mod waiter;
 
 pub(crate) use event::{Event, EventCore};
+pub(crate) use internal_panic::_internal_panic_waiter;
 pub(crate) use parked::ParkedTask;
 pub(crate) use queue::QueueKey;
 pub(crate) use source::{OnCancel, Registered, Resumed, WaitKind, WaitSource};

@@ -10,7 +10,7 @@
 //! alone (no allocation, no Python, no queue: safe under any lock) and tells whether this wake won;
 //! `schedule` then queues the task, after the lock is released. `wake` does both.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::task::{Epoch, Outcome, Tag, Task};
@@ -33,6 +33,9 @@ pub(crate) struct ParkedTask {
     tag: Tag,
     /// Set for the sources of an `all` wait.
     countdown: Option<Arc<Countdown>>,
+    /// Set for the branches of an `any` wait nested in an `all` wait: only the first branch to
+    /// fire counts the `all` down.
+    latch: Option<Arc<AtomicBool>>,
 }
 
 /// A waiter parked on a source.
@@ -61,6 +64,7 @@ impl ParkedTask {
             epoch,
             tag: 0,
             countdown: None,
+            latch: None,
         }
     }
 
@@ -71,6 +75,7 @@ impl ParkedTask {
             epoch: self.epoch,
             tag,
             countdown: self.countdown.clone(),
+            latch: self.latch.clone(),
         }
     }
 
@@ -81,6 +86,20 @@ impl ParkedTask {
             epoch: self.epoch,
             tag: self.tag,
             countdown: Some(Arc::clone(countdown)),
+            latch: None,
+        }
+    }
+
+    /// Whether this entry counts down an `all` wait.
+    pub(crate) fn is_counted(&self) -> bool {
+        self.countdown.is_some()
+    }
+
+    /// The same suspension, its branches sharing `latch` (see the field).
+    pub(crate) fn latched(self, latch: Arc<AtomicBool>) -> Self {
+        Self {
+            latch: Some(latch),
+            ..self
         }
     }
 
@@ -91,6 +110,16 @@ impl ParkedTask {
 
     /// The CAS half of a wake, with `outcome`.
     pub(crate) fn claim(&self, outcome: Outcome) -> Claim {
+        if let Some(latch) = &self.latch {
+            if outcome == Outcome::Set && latch.swap(true, Ordering::AcqRel) {
+                // A sibling branch of the same `any` already counted.
+                return if self.is_current() {
+                    Claim::Counted
+                } else {
+                    Claim::Stale
+                };
+            }
+        }
         if let Some(countdown) = &self.countdown {
             if outcome == Outcome::Set && countdown.0.fetch_sub(1, Ordering::AcqRel) != 1 {
                 return if self.is_current() {

@@ -10,14 +10,18 @@
 //! The contract, which is what makes wake-ups exact:
 //! - `register` runs after the task was published as suspended, possibly while another worker
 //!   already resumes it (a cancel can win at any moment). Under the source's own lock it must
-//!   check `parked.is_current()` and park nothing for a suspension that has ended; the key it
-//!   keeps for `deregister` is written under that same lock. So no entry outlives its wait.
+//!   check `parked.is_current()` and park nothing for a suspension that has ended; the entry's
+//!   `QueueKey` goes into the `key` slot the caller gives (the task's own, or one per branch of a
+//!   combined wait), written under that same lock, and `deregister` reads it under the lock. So
+//!   no entry outlives its wait, and one source object (an event) serves any number of waiters
+//!   without a per-wait allocation.
 //! - A source that wakes a task with `Outcome::Set` has taken the task's entry out of its queue
 //!   (the task does not deregister it). A hand-off source (a lock, a channel) makes the hand-off
 //!   only if its `claim` of the entry wins; then the task resumes with it even if a cancel comes
 //!   right after ("handoff beats cancel", see `task/state.rs`).
 //! - Nothing here runs Python code under a lock.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
@@ -60,11 +64,12 @@ pub(crate) trait WaitSource: Send + Sync {
     /// `None`: the task suspends.
     fn try_now(&self, py: Python<'_>, task: &Arc<Task>) -> Option<PyResult<Py<PyAny>>>;
 
-    /// Parks the suspended task on the source (see the module contract).
-    fn register(&self, parked: ParkedTask) -> Registered;
+    /// Parks the suspended task on the source, keeping the entry's key in `key` (see the module
+    /// contract).
+    fn register(&self, parked: ParkedTask, key: &AtomicU64) -> Registered;
 
-    /// Takes the registration back, in O(1); a no-op if the source already took it.
-    fn deregister(&self);
+    /// Takes back the registration `key` names, in O(1); a no-op if the source already took it.
+    fn deregister(&self, key: &AtomicU64);
 
     /// The value the task resumes with after the source woke it (`Outcome::Set`, source `tag` of
     /// a combined wait) or after the wait's deadline passed (`Outcome::TimedOut`).
@@ -94,9 +99,13 @@ pub(crate) trait WaitSource: Send + Sync {
         false
     }
 
-    /// The branches of a combined wait (`any`: an any-wait, else an all-wait), for flattening
-    /// `a | b | c` into one; None for every other source.
-    fn branches(&self, _any: bool) -> Option<Vec<Arc<dyn WaitSource>>> {
+    /// This source as an any-wait, if it is one (combining waits flattens them).
+    fn as_any_wait(&self) -> Option<&super::combined::AnyWait> {
+        None
+    }
+
+    /// This source as an all-wait, if it is one.
+    fn as_all_wait(&self) -> Option<&super::combined::AllWait> {
         None
     }
 

@@ -22,7 +22,7 @@ use pyo3::types::PyTuple;
 
 use super::checkpoint::{Checkpoint, CheckpointWait};
 use super::combined::{AllWait, AnyWait};
-use super::event::{Event, EventWait};
+use super::event::Event;
 pub(crate) use super::source::WaitKind;
 use super::source::WaitSource;
 use crate::task::Spawned;
@@ -68,20 +68,18 @@ impl Waiter {
         }
     }
 
-    /// The sources (and timeout) one operand of a combined wait brings; takes a Waiter operand.
+    /// The wait and timeout one operand of a combined wait brings (taking a Waiter operand):
+    /// `None` for a sleep, which only bounds an any-wait.
     fn operand(
         item: &Bound<'_, PyAny>,
         how: Combine,
-    ) -> PyResult<(Vec<Arc<dyn WaitSource>>, Timeout)> {
+    ) -> PyResult<(Option<Arc<dyn WaitSource>>, Timeout)> {
         if let Ok(event) = item.cast::<Event>() {
-            let source = EventWait::new(Arc::clone(&event.get().core));
-            return Ok((vec![Arc::new(source)], Timeout::Never));
+            let source: Arc<dyn WaitSource> = event.get().core.clone();
+            return Ok((Some(source), Timeout::Never));
         }
         if let Ok(spawned) = item.cast::<Spawned>() {
-            let WaitKind::Source(source) = spawned.get().wait_kind() else {
-                unreachable!("a Spawned always waits on its group")
-            };
-            return Ok((vec![source], Timeout::Never));
+            return Ok((spawned.get().wait_kind().source().cloned(), Timeout::Never));
         }
         let Ok(waiter) = item.cast::<Waiter>() else {
             return Err(PyTypeError::new_err(format!(
@@ -94,7 +92,7 @@ impl Waiter {
         let source = match kind {
             WaitKind::Source(source) => source,
             // A sleep ends an `any` wait at its deadline: it is that wait's timeout.
-            WaitKind::Sleep if how == Combine::Any => return Ok((Vec::new(), timeout)),
+            WaitKind::Sleep if how == Combine::Any => return Ok((None, timeout)),
             other => {
                 return Err(PyTypeError::new_err(format!(
                     "{} cannot combine a {} wait (give the combined wait a timeout= instead of \
@@ -111,15 +109,16 @@ impl Waiter {
                 source.describe()
             )));
         }
-        // Nested combinations of the same kind are flattened: `a | b | c` is one any-wait.
-        let sources = source.branches(how == Combine::Any);
-        Ok((sources.unwrap_or_else(|| vec![source]), timeout))
+        Ok((Some(source), timeout))
     }
 
+    /// Builds an any- or all-wait of `items` (see `wait/combined.rs` for how operands nest);
+    /// `chain` marks the result of `|` and `&`.
     fn combine(
         items: &Bound<'_, PyTuple>,
         timeout: Option<&Bound<'_, PyAny>>,
         how: Combine,
+        chain: bool,
     ) -> PyResult<Self> {
         if items.is_empty() {
             return Err(PyTypeError::new_err(format!(
@@ -129,14 +128,37 @@ impl Waiter {
         }
         let explicit = Timeout::after(timeout, "timeout")?;
         let mut sources: Vec<Arc<dyn WaitSource>> = Vec::new();
+        let mut operand_of: Vec<usize> = Vec::new();
+        let mut operands = 0;
         let mut combined: Option<Timeout> = None;
         for item in items.iter() {
-            let (more, operand_timeout) = Self::operand(&item, how)?;
-            sources.extend(more);
+            let (source, operand_timeout) = Self::operand(&item, how)?;
             combined = Some(match combined {
                 None => operand_timeout,
                 Some(so_far) => so_far.combine(operand_timeout, how == Combine::Any),
             });
+            let Some(source) = source else {
+                operands += 1;
+                continue;
+            };
+            match (how, source.as_any_wait(), source.as_all_wait()) {
+                (Combine::Any, Some(any), _) if any.is_chain() => {
+                    sources.extend(any.sources().iter().cloned());
+                    operand_of.extend(any.operand_of().iter().map(|operand| operands + operand));
+                    operands += any.operands();
+                }
+                (Combine::Any, Some(any), _) => {
+                    sources.extend(any.sources().iter().cloned());
+                    operand_of.extend(std::iter::repeat_n(operands, any.sources().len()));
+                    operands += 1;
+                }
+                (Combine::All, _, Some(all)) => sources.extend(all.sources().iter().cloned()),
+                _ => {
+                    sources.push(source);
+                    operand_of.push(operands);
+                    operands += 1;
+                }
+            }
         }
         if sources.len() > usize::from(crate::task::Tag::MAX) {
             return Err(PyTypeError::new_err(format!(
@@ -150,7 +172,7 @@ impl Waiter {
             explicit => explicit,
         };
         let source: Arc<dyn WaitSource> = match how {
-            Combine::Any => Arc::new(AnyWait::new(sources)),
+            Combine::Any => Arc::new(AnyWait::new(sources, operand_of, operands, chain)),
             Combine::All => Arc::new(AllWait::new(sources)),
         };
         Ok(Self::new(WaitKind::Source(source), timeout))
@@ -195,16 +217,16 @@ impl Waiter {
     #[new]
     #[pyo3(signature = (*events, timeout = None))]
     fn py_new(events: &Bound<'_, PyTuple>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
-        Self::combine(events, timeout, Combine::All)
+        Self::combine(events, timeout, Combine::All, false)
     }
 
     /// A Waiter that resumes as soon as one of `waits` (Events, Waiters, spawn results) fires,
-    /// with its index, or with None when `timeout` seconds (or the earliest operand timeout)
-    /// pass first. The other registrations are withdrawn.
+    /// with that operand's index, or with None when `timeout` seconds (or the earliest operand
+    /// timeout) pass first. The other registrations are withdrawn.
     #[staticmethod]
     #[pyo3(signature = (*waits, timeout = None))]
     fn any(waits: &Bound<'_, PyTuple>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
-        Self::combine(waits, timeout, Combine::Any)
+        Self::combine(waits, timeout, Combine::Any, false)
     }
 
     /// A Waiter that resumes with True once every one of `waits` has fired, or False when
@@ -212,19 +234,31 @@ impl Waiter {
     #[staticmethod]
     #[pyo3(signature = (*waits, timeout = None))]
     fn all(waits: &Bound<'_, PyTuple>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
-        Self::combine(waits, timeout, Combine::All)
+        Self::combine(waits, timeout, Combine::All, false)
     }
 
     /// `w1 | w2`: `Waiter.any(w1, w2)`.
     fn __or__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Self> {
         let items = PyTuple::new(slf.py(), [slf.as_any(), other])?;
-        Self::combine(&items, None, Combine::Any)
+        Self::combine(&items, None, Combine::Any, true)
+    }
+
+    /// `event | waiter`: `Waiter.any(event, waiter)`.
+    fn __ror__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let items = PyTuple::new(slf.py(), [other, slf.as_any()])?;
+        Self::combine(&items, None, Combine::Any, true)
+    }
+
+    /// `event & waiter`: `Waiter.all(event, waiter)`.
+    fn __rand__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let items = PyTuple::new(slf.py(), [other, slf.as_any()])?;
+        Self::combine(&items, None, Combine::All, true)
     }
 
     /// `w1 & w2`: `Waiter.all(w1, w2)`.
     fn __and__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Self> {
         let items = PyTuple::new(slf.py(), [slf.as_any(), other])?;
-        Self::combine(&items, None, Combine::All)
+        Self::combine(&items, None, Combine::All, true)
     }
 
     /// TonIO's low-level checkpoint: yielding it passes at once and binds it to the task;

@@ -1,6 +1,7 @@
 import threading
 
 import pytest
+from tests.conftest import run_bounded
 
 import tonio.colored as tonio
 
@@ -137,3 +138,90 @@ def test_a_waiter_awaited_twice_raises_runtime_error():
 def test_bad_timeouts_raise(timeout, error):
     with pytest.raises(error, match='timeout'):
         tonio.Event().wait(timeout)
+
+
+async def setter(event, after=0.005):
+    await tonio.sleep(after)
+    event.set()
+
+
+def test_any_resumes_with_the_index_of_the_operand_that_fired(threads):
+    a, b, c = tonio.Event(), tonio.Event(), tonio.Event()
+
+    async def main():
+        tonio.spawn.without_tracking(setter(c))
+        chained = await (a.wait() | b.wait() | c.wait())
+        with_sleep = await tonio.Waiter.any(tonio.sleep(3600), a, c)
+        nested = await tonio.Waiter.any(tonio.Waiter.any(a, b), c.wait())
+        timed_out = await tonio.Waiter.any(a, b, timeout=0.001)
+        return chained, with_sleep, nested, timed_out, a.waiting, b.waiting
+
+    assert run_bounded(main(), threads=threads) == (2, 2, 1, None, 0, 0)
+
+
+def test_all_resumes_once_every_operand_fired(threads):
+    a, b, c = tonio.Event(), tonio.Event(), tonio.Event()
+
+    async def main():
+        tonio.spawn.without_tracking(setter(a), setter(b, 0.01), setter(c, 0.015))
+        every = await (tonio.Waiter(a, b) & c.wait())
+        late = await tonio.Waiter.all(a, tonio.Event(), timeout=0.001)
+        return every, late
+
+    assert run_bounded(main(), threads=threads) == (True, False)
+
+
+def test_an_any_inside_an_all_counts_once_and_leaves_nothing_parked(threads):
+    async def main():
+        e1, e2, e3 = tonio.Event(), tonio.Event(), tonio.Event()
+        e1.set()
+        timed_out = await tonio.Waiter.all(e1.wait() | e2.wait(), e3.wait(), timeout=0.01)
+        f1, f2, f3 = tonio.Event(), tonio.Event(), tonio.Event()
+        tonio.spawn.without_tracking(setter(f1), setter(f2, 0.01), setter(f3, 0.02))
+        done = await ((f1.wait() | f2.wait()) & f3.wait())
+        return timed_out, done, [event.waiting for event in (e2, e3, f1, f2, f3)]
+
+    assert run_bounded(main(), threads=threads) == (False, True, [0] * 5)
+
+
+def test_a_spawn_result_can_be_combined(threads):
+    async def slow():
+        await tonio.sleep(0.01)
+        return 'slow'
+
+    async def main():
+        stop = tonio.Event()
+        handle = tonio.spawn(slow())
+        fired = await tonio.Waiter.any(handle, stop)
+        return fired, await handle
+
+    assert run_bounded(main(), threads=threads) == (0, 'slow')
+
+
+def test_a_checkpoint_lets_another_task_cancel_the_one_that_passed_it(threads):
+    log = []
+
+    async def victim(checkpoint):
+        try:
+            await checkpoint
+            log.append('passed')
+            await tonio.sleep(3600)
+        except tonio.CancelledError:
+            log.append('cancelled')
+            raise
+
+    async def main():
+        checkpoint = tonio.Waiter.checkpoint()
+        handle = tonio.spawn(victim(checkpoint))
+        await tonio.sleep(0.005)
+        aborted = checkpoint.abort()
+        with pytest.raises(tonio.CancelledError):
+            await handle
+        early = tonio.Waiter.checkpoint()
+        early.unwind()
+        with pytest.raises(tonio.CancelledError):
+            await tonio.spawn(victim(early))
+        return aborted
+
+    assert run_bounded(main(), threads=threads) is True
+    assert log == ['passed', 'cancelled', 'cancelled']

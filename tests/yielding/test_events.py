@@ -1,6 +1,7 @@
 import threading
 
 import pytest
+from tests.conftest import run_bounded
 
 import tonio
 
@@ -140,3 +141,112 @@ def test_a_waiter_yielded_twice_raises_runtime_error():
 def test_bad_timeouts_raise(timeout, error):
     with pytest.raises(error, match='timeout'):
         tonio.Event().wait(timeout)
+
+
+def setter(event, after=0.005):
+    yield tonio.sleep(after)
+    event.set()
+
+
+def test_any_resumes_with_the_index_of_the_operand_that_fired(threads):
+    a, b, c = tonio.Event(), tonio.Event(), tonio.Event()
+
+    def main():
+        tonio.spawn.without_tracking(setter(c))
+        chained = yield a.wait() | b.wait() | c.wait()
+        # A sleep operand takes an index too: it is the wait's timeout.
+        with_sleep = yield tonio.Waiter.any(tonio.sleep(3600), a, c)
+        # An any-wait given to Waiter.any is one operand; a `|` chain is spliced.
+        nested = yield tonio.Waiter.any(tonio.Waiter.any(a, b), c.wait())
+        timed_out = yield tonio.Waiter.any(a, b, timeout=0.001)
+        return chained, with_sleep, nested, timed_out, a.waiting, b.waiting
+
+    assert run_bounded(main(), threads=threads) == (2, 2, 1, None, 0, 0)
+
+
+def test_all_resumes_once_every_operand_fired(threads):
+    a, b, c = tonio.Event(), tonio.Event(), tonio.Event()
+
+    def main():
+        tonio.spawn.without_tracking(setter(a), setter(b, 0.01), setter(c, 0.015))
+        every = yield tonio.Waiter(a, b) & c.wait()
+        late = yield tonio.Waiter.all(a, tonio.Event(), timeout=0.001)
+        return every, late
+
+    assert run_bounded(main(), threads=threads) == (True, False)
+
+
+def test_an_any_inside_an_all_counts_once_and_leaves_nothing_parked(threads):
+    def main():
+        e1, e2, e3 = tonio.Event(), tonio.Event(), tonio.Event()
+        e1.set()
+        # e1 fired before the wait began: the any counts once, e3 is still awaited.
+        timed_out = yield tonio.Waiter.all(e1.wait() | e2.wait(), e3.wait(), timeout=0.01)
+        f1, f2, f3 = tonio.Event(), tonio.Event(), tonio.Event()
+        tonio.spawn.without_tracking(setter(f1), setter(f2, 0.01), setter(f3, 0.02))
+        done = yield (f1.wait() | f2.wait()) & f3.wait()
+        return timed_out, done, [event.waiting for event in (e2, e3, f1, f2, f3)]
+
+    assert run_bounded(main(), threads=threads) == (False, True, [0] * 5)
+
+
+def test_a_spawn_result_can_be_combined(threads):
+    def slow():
+        yield tonio.sleep(0.01)
+        return 'slow'
+
+    def main():
+        stop = tonio.Event()
+        handle = tonio.spawn(slow())
+        fired = yield handle.__await__() | stop.wait()
+        return fired, (yield handle)
+
+    assert run_bounded(main(), threads=threads) == (0, 'slow')
+
+
+def test_waits_that_hand_something_over_cannot_be_combined():
+    def main():
+        with pytest.raises(TypeError, match='cannot combine a yield_now'):
+            tonio.Waiter.any(tonio.yield_now())
+        with pytest.raises(TypeError, match='takes Events and Waiters'):
+            tonio.Waiter.any(tonio.Event(), 'x')
+        with pytest.raises(TypeError, match='cannot combine a sleep'):
+            tonio.Waiter.all(tonio.sleep(1))
+        waiter = tonio.Event().wait()
+        combined = waiter | tonio.Event().wait()
+        with pytest.raises(RuntimeError, match='only once'):
+            yield waiter  # consumed by the combination
+        yield tonio.Waiter.any(combined, timeout=0)
+        return 'ok'
+
+    assert run_bounded(main()) == 'ok'
+
+
+def test_a_checkpoint_lets_another_task_cancel_the_one_that_passed_it(threads):
+    log = []
+
+    def victim(checkpoint):
+        try:
+            yield checkpoint
+            log.append('passed')
+            yield tonio.sleep(3600)
+        except tonio.CancelledError:
+            log.append('cancelled')
+            raise
+
+    def main():
+        checkpoint = tonio.Waiter.checkpoint()
+        handle = tonio.spawn(victim(checkpoint))
+        yield tonio.sleep(0.005)
+        aborted = checkpoint.abort()
+        with pytest.raises(tonio.CancelledError):
+            yield handle
+        # Aborted before it is reached: the task is cancelled as it passes, nothing after runs.
+        early = tonio.Waiter.checkpoint()
+        early.unwind()
+        with pytest.raises(tonio.CancelledError):
+            yield tonio.spawn(victim(early))
+        return aborted
+
+    assert run_bounded(main(), threads=threads) is True
+    assert log == ['passed', 'cancelled', 'cancelled']
