@@ -8,7 +8,9 @@ So that the timeouts are not spread over the time it takes to start N tasks, eve
 timeout ends at one shared deadline, set far enough ahead for all of them to be waiting by then
 (checked: a run where one started late is an error). Reported per waiter, in microseconds:
 *start* (spawning N tasks until the last one waits) and *timeout* (from the deadline until every
-task has resumed with False and finished), plus the total in ms.
+task has resumed with False and finished), plus the total in ms. A control row runs the same
+tasks sleeping until the deadline, with no event: the growth it shows is what a larger working
+set costs any task (cache and TLB misses), not removal.
 
 Run one measurement: ``python benches/waiters.py 'IMPL @ N'`` (prints JSON); ``benches/run.py``
 runs them all in fresh processes and prints the table.
@@ -73,6 +75,21 @@ def _tonio_yield(threads, n):
     return tonio.run(main(), threads=threads)
 
 
+def _tonio_sleep_control(n):
+    """The same tasks and timers, with no event: what N alone costs (memory, timers, tasks)."""
+    import tonio
+
+    def sleeper(clock):
+        yield tonio.sleep(clock.remaining())
+
+    def main():
+        clock = Clock(n, margin_us=5)
+        yield tonio.spawn.without_results(*(sleeper(clock) for _ in range(n)))
+        return clock.result(time.perf_counter())
+
+    return tonio.run(main(), threads=1)
+
+
 def _tonio_colored(threads, n):
     import tonio.colored as tonio
 
@@ -134,6 +151,7 @@ PEERS = {
     'tonio yield, 1 thread': lambda n: _tonio_yield(1, n),
     'tonio yield, 2 threads': lambda n: _tonio_yield(2, n),
     'tonio colored, 1 thread': lambda n: _tonio_colored(1, n),
+    'tonio yield, 1 thread, sleeping instead (control)': _tonio_sleep_control,
     'asyncio (wait_for)': lambda n: _asyncio(None, n),
     'uvloop (wait_for)': _uvloop,
     'trio (move_on_after)': _trio,
