@@ -43,3 +43,27 @@ pub(crate) fn exception_group(
         .map(PyErr::from_value);
     Some(group.unwrap_or_else(|err| err))
 }
+
+create_exception!(
+    tonio.exceptions,
+    WouldBlock,
+    pyo3::exceptions::PyException,
+    "Raised by the non-waiting variants (`try_*`, `or_raise`) when the operation cannot complete \
+     at once."
+);
+
+create_exception!(
+    tonio.exceptions,
+    BusyResourceError,
+    WouldBlock,
+    "Raised when a task tries to read (or write) a stream that another task is already reading \
+     (or writing): one reader and one writer at a time. A `WouldBlock`, as in TonIO."
+);
+
+create_exception!(
+    tonio.exceptions,
+    ResourceBroken,
+    pyo3::exceptions::PyException,
+    "Raised by streams whose underlying transport is unusable (a broken pipe, a reset, a failed \
+     TLS session)."
+);

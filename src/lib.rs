@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 
 mod blocking;
 mod errors;
+mod io;
 mod py;
 mod reactor;
 mod runtime;
@@ -26,6 +27,8 @@ fn _tonio(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<task::Spawn>()?;
     module.add_class::<runtime::Runtime>()?;
     module.add_class::<scope::Scope>()?;
+    module.add_class::<io::ScheduledIO>()?;
+    module.add_function(wrap_pyfunction!(io::register, module)?)?;
     module.add("spawn", task::Spawn)?;
     module.add_function(wrap_pyfunction!(blocking::spawn_blocking, module)?)?;
     module.add_function(wrap_pyfunction!(blocking::map_blocking, module)?)?;
@@ -36,7 +39,14 @@ fn _tonio(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(time::time, module)?)?;
     module.add_function(wrap_pyfunction!(runtime::_runtime_stats, module)?)?;
     module.add_function(wrap_pyfunction!(task::_check_coroutines, module)?)?;
+    module.add_function(wrap_pyfunction!(task::_report_unraisable, module)?)?;
     module.add_function(wrap_pyfunction!(wait::_internal_panic_waiter, module)?)?;
     module.add("CancelledError", py.get_type::<errors::CancelledError>())?;
+    module.add("WouldBlock", py.get_type::<errors::WouldBlock>())?;
+    module.add(
+        "BusyResourceError",
+        py.get_type::<errors::BusyResourceError>(),
+    )?;
+    module.add("ResourceBroken", py.get_type::<errors::ResourceBroken>())?;
     Ok(())
 }

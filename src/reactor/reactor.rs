@@ -15,8 +15,14 @@ use std::io;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use mio::event::Event;
 use mio::{Events, Poll, Registry, Token, Waker};
 
+use super::io_registry::{IoRegistry, IoToken};
+use super::readiness::{ERROR, READABLE, READ_CLOSED, WRITABLE, WRITE_CLOSED};
+use super::scheduled_io::IoCore;
 use crate::runtime::Shared;
 
 pub(crate) const WAKER: Token = Token(0);
@@ -38,6 +44,7 @@ struct Polling {
 pub(crate) struct Reactor {
     polling: Mutex<Polling>,
     registry: Registry,
+    io: IoRegistry,
     waker: Waker,
 }
 
@@ -52,8 +59,24 @@ impl Reactor {
                 events: Events::with_capacity(1024),
             }),
             registry,
+            io: IoRegistry::default(),
             waker,
         })
+    }
+
+    /// Registers a file descriptor for readiness events, from any thread.
+    pub(crate) fn register_fd(&self, fd: i32) -> io::Result<(IoToken, Arc<IoCore>)> {
+        self.io.register(&self.registry, fd)
+    }
+
+    /// Deregisters a file descriptor (which must still be open).
+    pub(crate) fn deregister_fd(&self, token: IoToken, fd: i32) {
+        self.io.deregister(&self.registry, token, fd);
+    }
+
+    /// File descriptors registered right now.
+    pub(crate) fn registered_fds(&self) -> usize {
+        self.io.live()
     }
 
     /// Where file descriptors are registered, from any thread, at any time.
@@ -102,14 +125,42 @@ impl Reactor {
             Err(err) => panic_free_report(&err),
         }
         for event in events.iter() {
-            if event.token() == SIGNAL {
-                turn.signal = true;
+            match event.token() {
+                SIGNAL => turn.signal = true,
+                WAKER => {}
+                token => {
+                    if let Some(io) = self.io.lookup(token) {
+                        io.record(event_bits(event));
+                        shared.release(io);
+                    }
+                }
             }
         }
         drop(polling);
         timers.fire_due(clock.now(), shared);
         turn
     }
+}
+
+/// The readiness bits an event reports.
+fn event_bits(event: &Event) -> u64 {
+    let mut bits = 0;
+    if event.is_readable() {
+        bits |= READABLE;
+    }
+    if event.is_writable() {
+        bits |= WRITABLE;
+    }
+    if event.is_read_closed() {
+        bits |= READ_CLOSED;
+    }
+    if event.is_write_closed() {
+        bits |= WRITE_CLOSED;
+    }
+    if event.is_error() {
+        bits |= ERROR;
+    }
+    bits
 }
 
 fn panic_free_report(err: &io::Error) {

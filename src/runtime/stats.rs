@@ -16,6 +16,7 @@ pub(crate) fn _runtime_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let stats = PyDict::new(py);
     stats.set_item("tasks", runtime.registry().live())?;
     stats.set_item("timers", runtime.timers().len())?;
+    stats.set_item("registered_fds", runtime.reactor().registered_fds())?;
     stats.set_item("blocking_threads", pool.threads)?;
     stats.set_item("blocking_idle", pool.idle)?;
     stats.set_item("blocking_queued", pool.queued)?;

@@ -117,6 +117,14 @@ pub(crate) fn _check_coroutines(what: &str, coros: &Bound<'_, PyTuple>) -> PyRes
     check_arguments(what, coros)
 }
 
+/// `_report_unraisable(error, obj)`: reports `error` through `sys.unraisablehook` as tonio reports
+/// the failures of tasks nobody waits for (used by servers for their connection handlers).
+#[pyfunction]
+pub(crate) fn _report_unraisable(error: Bound<'_, PyAny>, obj: Option<Bound<'_, PyAny>>) {
+    let py = error.py();
+    PyErr::from_value(error).write_unraisable(py, obj.as_ref());
+}
+
 /// `spawn(*coros)`: start coroutines now; yield/await the result for their results.
 #[pyclass(frozen, module = "tonio._tonio")]
 pub(crate) struct Spawn;

@@ -1,0 +1,3 @@
+"""tonio's networking, written once for both syntaxes (``tonio.net`` and ``tonio.colored.net``
+re-export it): sockets (``_socket.py``), streams (``_streams.py``), opening and serving
+connections (``_highlevel.py``)."""
