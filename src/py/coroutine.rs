@@ -160,6 +160,10 @@ pub(crate) fn start<'py>(
     coro: &Bound<'py, PyAny>,
     value: Result<Bound<'py, PyAny>, PyErr>,
 ) -> Step<'py> {
+    if !is_coroutine(coro) {
+        // A task that waits for one Waiter: the Waiter guards itself (it can be taken once).
+        return resume(py, coro, value);
+    }
     pyo3::sync::critical_section::with_critical_section(coro, || {
         match life(coro) {
             Ok(Life::Unstarted) => {}

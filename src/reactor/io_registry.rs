@@ -86,6 +86,11 @@ impl IoRegistry {
         self.remove(token);
     }
 
+    /// Frees the slot of a descriptor whose poll is gone (the runtime closed).
+    pub(crate) fn forget(&self, token: IoToken) {
+        self.remove(token);
+    }
+
     fn remove(&self, token: IoToken) {
         let removed = {
             let mut slab = self.slab();

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwapOption;
 use mio::event::Event;
 use mio::{Events, Poll, Registry, Token, Waker};
 
@@ -41,11 +42,22 @@ struct Polling {
     events: Events,
 }
 
-pub(crate) struct Reactor {
-    polling: Mutex<Polling>,
+/// What other threads use to reach the reactor: mio's registry (cloned out of the poll) and the
+/// waker. Dropped, with the poll, when the runtime closes, so its file descriptors go then and
+/// not whenever the last reference to the runtime's state goes.
+struct Handles {
     registry: Registry,
-    io: IoRegistry,
     waker: Waker,
+}
+
+pub(crate) struct Reactor {
+    polling: Mutex<Option<Polling>>,
+    handles: ArcSwapOption<Handles>,
+    io: IoRegistry,
+}
+
+fn closed() -> io::Error {
+    io::Error::other("the tonio runtime is closed")
 }
 
 impl Reactor {
@@ -54,24 +66,29 @@ impl Reactor {
         let registry = poll.registry().try_clone()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
         Ok(Self {
-            polling: Mutex::new(Polling {
+            polling: Mutex::new(Some(Polling {
                 poll,
                 events: Events::with_capacity(1024),
-            }),
-            registry,
+            })),
+            handles: ArcSwapOption::from_pointee(Handles { registry, waker }),
             io: IoRegistry::default(),
-            waker,
         })
     }
 
     /// Registers a file descriptor for readiness events, from any thread.
     pub(crate) fn register_fd(&self, fd: i32) -> io::Result<(IoToken, Arc<IoCore>)> {
-        self.io.register(&self.registry, fd)
+        let handles = self.handles.load();
+        let handles = handles.as_ref().ok_or_else(closed)?;
+        self.io.register(&handles.registry, fd)
     }
 
     /// Deregisters a file descriptor (which must still be open).
     pub(crate) fn deregister_fd(&self, token: IoToken, fd: i32) {
-        self.io.deregister(&self.registry, token, fd);
+        match self.handles.load().as_ref() {
+            Some(handles) => self.io.deregister(&handles.registry, token, fd),
+            // Closed: the poll and its registrations are gone already.
+            None => self.io.forget(token),
+        }
     }
 
     /// File descriptors registered right now.
@@ -79,12 +96,16 @@ impl Reactor {
         self.io.live()
     }
 
-    /// Where file descriptors are registered, from any thread, at any time.
-    pub(crate) fn registry(&self) -> &Registry {
-        &self.registry
+    /// Runs `register` with the registry (fails once the runtime is closed).
+    pub(crate) fn with_registry<T>(
+        &self,
+        register: impl FnOnce(&Registry) -> io::Result<T>,
+    ) -> io::Result<T> {
+        let handles = self.handles.load();
+        register(&handles.as_ref().ok_or_else(closed)?.registry)
     }
 
-    fn polling(&self) -> MutexGuard<'_, Polling> {
+    fn polling(&self) -> MutexGuard<'_, Option<Polling>> {
         self.polling
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -92,8 +113,17 @@ impl Reactor {
 
     /// Interrupts a `turn` in progress (or makes the next one return at once).
     pub(crate) fn wake(&self) {
-        // A failed eventfd write means the counter is saturated: a wakeup is already pending.
-        let _ = self.waker.wake();
+        if let Some(handles) = self.handles.load().as_ref() {
+            // A failed eventfd write means the counter is saturated: a wakeup is already pending.
+            let _ = handles.waker.wake();
+        }
+    }
+
+    /// Closes the poll, the registry and the waker (the runtime is closing; its workers are
+    /// gone).
+    pub(crate) fn close(&self) {
+        self.handles.store(None);
+        drop(self.polling().take());
     }
 
     /// Fires due timers, then sleeps until the next deadline or event.
@@ -116,7 +146,9 @@ impl Reactor {
             None => None,
         };
         let mut polling = self.polling();
-        let Polling { poll, events } = &mut *polling;
+        let Some(Polling { poll, events }) = polling.as_mut() else {
+            return Turn::default();
+        };
         let mut turn = Turn::default();
         match poll.poll(events, timeout) {
             Ok(()) => {}

@@ -10,11 +10,11 @@ use std::io::Read;
 use std::os::fd::AsRawFd;
 
 use mio::net::UnixStream;
-use mio::{Interest, Registry};
+use mio::Interest;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::reactor::SIGNAL;
+use super::reactor::{Reactor, SIGNAL};
 
 pub(crate) struct SignalWakeup {
     reader: UnixStream,
@@ -24,7 +24,7 @@ pub(crate) struct SignalWakeup {
 
 impl SignalWakeup {
     /// Installs the wakeup fd. Returns None off the main thread, where Python delivers no signals.
-    pub(crate) fn install(py: Python<'_>, registry: &Registry) -> PyResult<Option<Self>> {
+    pub(crate) fn install(py: Python<'_>, reactor: &Reactor) -> PyResult<Option<Self>> {
         let signal = py.import("signal")?;
         let threading = py.import("threading")?;
         let on_main_thread = threading
@@ -34,7 +34,8 @@ impl SignalWakeup {
             return Ok(None);
         }
         let (mut reader, writer) = UnixStream::pair()?;
-        registry.register(&mut reader, SIGNAL, Interest::READABLE)?;
+        reactor
+            .with_registry(|registry| registry.register(&mut reader, SIGNAL, Interest::READABLE))?;
         let kwargs = PyDict::new(py);
         kwargs.set_item("warn_on_full_buffer", false)?;
         let previous_fd: i64 = signal

@@ -53,7 +53,7 @@ impl Runtime {
     fn drive(&self, py: Python<'_>, coroutine: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let shared = &self.shared;
         // Before the root task can run: a signal it raises must already find our wakeup fd.
-        let mut signals = SignalWakeup::install(py, shared.reactor().registry())?;
+        let mut signals = SignalWakeup::install(py, shared.reactor())?;
         // A signal that arrived before the wakeup fd was ours left no byte to wake the reactor.
         py.check_signals()?;
         let root = SpawnedCore::tasks(1, Collect::Single);
@@ -152,6 +152,7 @@ impl Runtime {
         self.shared.blocking().shutdown(py);
         drop(leftovers);
         self.shared.bury();
+        self.shared.reactor().close();
         drop(self.shared.queues().drain());
         self.shared.timers().clear();
     }

@@ -22,5 +22,6 @@ pub(crate) fn _runtime_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     stats.set_item("blocking_queued", pool.queued)?;
     stats.set_item("blocking_in_flight", pool.in_flight)?;
     stats.set_item("virtual_clock", runtime.clock().is_virtual())?;
+    stats.set_item("closing", runtime.is_shutting_down())?;
     Ok(stats)
 }

@@ -49,7 +49,9 @@ impl ScopeCore {
             }
         };
         let Some(slot) = slot else {
-            coroutine.call_method0("close")?;
+            if crate::py::is_coroutine(&coroutine) {
+                coroutine.call_method0("close")?;
+            }
             return Ok(false);
         };
         let created = self.runtime.task_context(py).and_then(|context| {

@@ -11,8 +11,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyBool;
 
 use super::core::{CancelReason, ScopeCore};
-use crate::py::{check_unstarted, expect_coroutine};
 use crate::runtime::{calling_runtime, running_task};
+use crate::task::check_argument;
 use crate::task::Task;
 use crate::time::Timeout;
 use crate::wait::Waiter;
@@ -123,9 +123,8 @@ impl Scope {
     /// cancelled at its first suspension point. Returns False, and closes the coroutine without
     /// running it, once the scope has been exited with nothing left in it.
     fn spawn(&self, py: Python<'_>, coroutine: Bound<'_, PyAny>) -> PyResult<bool> {
-        expect_coroutine("scope.spawn() argument", &coroutine)?;
-        check_unstarted("scope.spawn()", &coroutine)?;
-        self.core.spawn(py, coroutine)
+        let root = check_argument("scope.spawn() argument", &coroutine)?;
+        self.core.spawn(py, root)
     }
 
     /// Cancels every pending task of the scope, and the scope's body if a task is inside it.

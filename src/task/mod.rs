@@ -16,7 +16,7 @@ mod task;
 
 pub(crate) use driver::run_task;
 pub(crate) use registry::{Slot, TaskRegistry};
-pub(crate) use spawn::{_check_coroutines, _report_unraisable, Spawn};
+pub(crate) use spawn::{_check_coroutines, _report_unraisable, check_argument, Spawn};
 pub(crate) use spawned::{Collect, Spawned, SpawnedCore};
 pub(crate) use state::{Epoch, Outcome, Tag, Wake};
 pub(crate) use task::{Completion, Task};

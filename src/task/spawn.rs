@@ -13,23 +13,63 @@ use pyo3::types::PyTuple;
 
 use super::spawned::{Collect, Spawned, SpawnedCore};
 use super::task::{Completion, Task};
-use crate::py::{already_owned, check_unstarted, expect_coroutine, is_coroutine, life, Life};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+
+use crate::py::{already_owned, check_unstarted, is_coroutine, life, Life};
 use crate::runtime::{calling_runtime, Shared};
+use crate::time::Timeout;
+use crate::wait::Waiter;
 
 /// Names argument `index` (0-based) of the call `what`, for error messages.
 fn argument(what: &str, index: usize) -> String {
     format!("{what} argument {}", index + 1)
 }
 
-/// Checks every argument: a coroutine object that never ran, none passed twice.
-fn check_arguments(what: &str, coros: &Bound<'_, PyTuple>) -> PyResult<()> {
+/// What a task can run: a coroutine or generator object, or a Waiter (a task that only waits
+/// for it; a spawn result waits through its Waiter). None for anything else.
+fn task_root<'py>(item: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if is_coroutine(item) {
+        return Ok(Some(item.clone()));
+    }
+    if let Ok(waiter) = item.cast::<Waiter>() {
+        if !waiter.get().is_fresh() {
+            return Err(PyRuntimeError::new_err(
+                "this Waiter was already yielded or awaited; a Waiter can be waited on only once",
+            ));
+        }
+        return Ok(Some(item.clone()));
+    }
+    if let Ok(spawned) = item.cast::<Spawned>() {
+        let waiter = Waiter::new(spawned.get().wait_kind(), Timeout::Never);
+        return Ok(Some(Bound::new(item.py(), waiter)?.into_any()));
+    }
+    Ok(None)
+}
+
+/// Checks every argument (a coroutine object that never ran, or a Waiter or spawn result; none
+/// passed twice) and gives what the tasks will run: None when that is the arguments themselves
+/// (the common case: all coroutines, no copy made).
+pub(crate) fn check_arguments<'py>(
+    what: &str,
+    coros: &Bound<'py, PyTuple>,
+) -> PyResult<Option<Vec<Bound<'py, PyAny>>>> {
+    let mut converted: Option<Vec<Bound<'py, PyAny>>> = None;
     for (index, coro) in coros.iter().enumerate() {
-        if !is_coroutine(&coro) {
-            expect_coroutine(&argument(what, index), &coro)?;
+        if is_coroutine(&coro) {
+            if life(&coro)? != Life::Unstarted {
+                check_unstarted(&argument(what, index), &coro)?;
+            }
+            if let Some(converted) = converted.as_mut() {
+                converted.push(coro);
+            }
+            continue;
         }
-        if life(&coro)? != Life::Unstarted {
-            check_unstarted(&argument(what, index), &coro)?;
-        }
+        let Some(root) = task_root(&coro)? else {
+            return Err(not_runnable(&argument(what, index), &coro));
+        };
+        converted
+            .get_or_insert_with(|| coros.iter().take(index).collect())
+            .push(root);
     }
     // Coroutines made in a loop sit at mostly ascending addresses: a stable sort (which merges
     // ascending runs) of the addresses finds a repeat in close to linear time.
@@ -51,19 +91,48 @@ fn check_arguments(what: &str, coros: &Bound<'_, PyTuple>) -> PyResult<()> {
             "{what} arguments {first} and {second}"
         )));
     }
-    Ok(())
+    Ok(converted)
+}
+
+/// The TypeError for an argument a task cannot run.
+pub(crate) fn not_runnable(what: &str, item: &Bound<'_, PyAny>) -> PyErr {
+    let hint = if item.is_callable() {
+        " (did you forget to call it?)"
+    } else {
+        ""
+    };
+    let name = item
+        .get_type()
+        .name()
+        .map_or_else(|_| "?".to_owned(), |name| name.to_string());
+    PyTypeError::new_err(format!(
+        "{what} must be a generator or coroutine object, a Waiter or a spawn() result, not \
+         {name}{hint}"
+    ))
+}
+
+/// `check_arguments` for one argument: what its task runs.
+pub(crate) fn check_argument<'py>(
+    what: &str,
+    item: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let tuple = PyTuple::new(item.py(), [item])?;
+    Ok(match check_arguments(what, &tuple)? {
+        Some(mut roots) => roots.remove(0),
+        None => item.clone(),
+    })
 }
 
 /// Creates a task per coroutine; if one cannot be created (the runtime is closing), the ones
 /// created are discarded (never queued) and the error raised.
-fn create_tasks(
-    py: Python<'_>,
+fn create_tasks<'py>(
+    py: Python<'py>,
     runtime: &Arc<Shared>,
-    coros: &Bound<'_, PyTuple>,
+    coros: impl ExactSizeIterator<Item = Bound<'py, PyAny>>,
     mut completion: impl FnMut(u32) -> Completion,
 ) -> PyResult<Vec<Arc<Task>>> {
     let mut tasks = Vec::with_capacity(coros.len());
-    for (index, coro) in (0..u32::MAX).zip(coros.iter()) {
+    for (index, coro) in (0..u32::MAX).zip(coros) {
         let created = runtime.task_context(py).and_then(|context| {
             Task::new(
                 Arc::clone(runtime),
@@ -92,7 +161,7 @@ fn spawn_group(
     collect: Collect,
 ) -> PyResult<Spawned> {
     let runtime = calling_runtime(what)?;
-    check_arguments(what, coros)?;
+    let roots = check_arguments(what, coros)?;
     if u32::try_from(coros.len()).is_err() {
         return Err(PyValueError::new_err(format!(
             "{what} takes at most {} coroutines",
@@ -100,10 +169,14 @@ fn spawn_group(
         )));
     }
     let group = SpawnedCore::tasks(coros.len(), collect);
-    let tasks = create_tasks(py, &runtime, coros, |index| Completion::Spawned {
+    let completion = |index| Completion::Spawned {
         group: Arc::clone(&group),
         index,
-    })?;
+    };
+    let tasks = match roots {
+        Some(roots) => create_tasks(py, &runtime, roots.into_iter(), completion)?,
+        None => create_tasks(py, &runtime, coros.iter(), completion)?,
+    };
     group.set_members(tasks.iter().map(Arc::downgrade).collect());
     runtime.schedule_all(tasks);
     Ok(Spawned::new(group))
@@ -114,7 +187,7 @@ fn spawn_group(
 #[pyfunction]
 #[pyo3(signature = (what, *coros))]
 pub(crate) fn _check_coroutines(what: &str, coros: &Bound<'_, PyTuple>) -> PyResult<()> {
-    check_arguments(what, coros)
+    check_arguments(what, coros).map(|_| ())
 }
 
 /// `_report_unraisable(error, obj)`: reports `error` through `sys.unraisablehook` as tonio reports
@@ -156,8 +229,10 @@ impl Spawn {
     fn without_tracking(&self, py: Python<'_>, coros: &Bound<'_, PyTuple>) -> PyResult<()> {
         let what = "spawn.without_tracking()";
         let runtime = calling_runtime(what)?;
-        check_arguments(what, coros)?;
-        let tasks = create_tasks(py, &runtime, coros, |_| Completion::Detached)?;
+        let tasks = match check_arguments(what, coros)? {
+            Some(roots) => create_tasks(py, &runtime, roots.into_iter(), |_| Completion::Detached)?,
+            None => create_tasks(py, &runtime, coros.iter(), |_| Completion::Detached)?,
+        };
         runtime.schedule_all(tasks);
         Ok(())
     }

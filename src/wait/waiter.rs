@@ -178,6 +178,11 @@ impl Waiter {
         Ok(Self::new(WaitKind::Source(source), timeout))
     }
 
+    /// Whether the Waiter was never yielded or awaited.
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.state.load(Ordering::Acquire) == FRESH
+    }
+
     /// Hands the wait to the scheduler. Fails if this Waiter was already yielded once.
     pub(crate) fn take(&self) -> PyResult<(WaitKind, Timeout)> {
         match self
@@ -291,6 +296,13 @@ impl Waiter {
 
     fn __await__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
         slf
+    }
+
+    /// Raises `error` where the Waiter is awaited (the coroutine protocol's `throw`: how a task
+    /// that only waits for this Waiter is cancelled).
+    fn throw(&self, error: Bound<'_, PyAny>) -> PyResult<()> {
+        self.state.store(DONE, Ordering::Release);
+        Err(PyErr::from_value(error))
     }
 
     fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {

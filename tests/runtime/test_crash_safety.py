@@ -265,7 +265,7 @@ def test_odd_objects_at_every_entry_point():
     def main():
         for value in odd:
             if not isinstance(value, types.GeneratorType):
-                expect(TypeError, 'must be a generator or coroutine', tonio.spawn, value)
+                expect(TypeError, 'coroutine object, a Waiter', tonio.spawn, value)
         expect(TypeError, 'did you forget to call it', tonio.spawn, gen)
         expect(TypeError, 'cancel_on_exc and must be a bool', tonio.scope, 1.5)
         expect(TypeError, 'must be a number of seconds', tonio.scope, timeout='x')

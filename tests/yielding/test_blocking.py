@@ -150,7 +150,9 @@ def test_block_on_after_the_run_ended_fails_instead_of_hanging(unraisable):
         yield
 
     def late():
-        time.sleep(0.2)
+        # Until the runtime is closing (its close waits for this thread).
+        while not tonio._tonio._runtime_stats()['closing']:
+            time.sleep(0.01)
         return tonio.block_on(child())
 
     def main():

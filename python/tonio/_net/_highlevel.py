@@ -101,13 +101,24 @@ def open_tcp_stream(
         else:
             sock.close()
 
-    with scope() as attempts:
-        for target in targets:
-            failed = Event()
-            attempts.spawn(attempt(target, failed, attempts))
-            # Until this attempt fails or the delay passes (a winner cancels this wait).
-            yield failed.wait(happy_eyeballs_delay)
-    yield attempts()
+    attempts = scope()
+    try:
+        try:
+            with attempts:
+                for target in targets:
+                    failed = Event()
+                    attempts.spawn(attempt(target, failed, attempts))
+                    # Until this attempt fails or the delay passes (a winner cancels it).
+                    yield failed.wait(happy_eyeballs_delay)
+        finally:
+            # Also when cancelled: every attempt is over (its socket closed, or the winner's
+            # kept) before this returns.
+            yield attempts()
+    except BaseException:
+        # Cancelled (or failing) even though an attempt won: its connection is nobody's.
+        for sock in winner:
+            sock.close()
+        raise
     if winner:
         return SocketStream(winner[0])
     message = f'all connection attempts to {host!r}:{port} failed'
@@ -214,21 +225,24 @@ def serve_listeners(
     handlers. Reports the listeners to ``task_status`` (``scope.start``)."""
     if not listeners:
         raise ValueError('serve_listeners() needs at least one listener')
+    # Handlers do not cancel each other: one connection's failure is only its own.
+    connections = scope(False)
     try:
-        # Handlers do not cancel each other: one connection's failure is only its own.
-        with scope(False) as connections:
+        with connections:
+            accepting = scope()
             try:
-                with scope() as accepting:
+                with accepting:
                     for listener in listeners:
                         accepting.spawn(_accept_loop(listener, handler, connections))
                     task_status.started(listeners)
                     yield accepting()
             finally:
                 # The accept loops only end by failing or being cancelled: the connections
-                # go with them.
+                # go with them, and the server is over once all have unwound.
                 connections.cancel()
-        yield connections()
+                yield accepting()
     finally:
+        yield connections()
         for listener in listeners:
             listener.close()
 

@@ -20,7 +20,7 @@ import types
 from collections.abc import Generator
 from typing import Any
 
-from .._tonio import ScheduledIO, register, spawn_blocking
+from .._tonio import ScheduledIO, register, sleep, spawn_blocking
 
 
 @types.coroutine
@@ -240,15 +240,19 @@ def _accept(sock: SocketType) -> Generator[Any, Any, tuple[SocketType, Any]]:
 @types.coroutine
 def _connect(sock: SocketType, address: Any) -> Generator[Any, Any, None]:
     address = yield _resolve_address(sock, address, local=False)
+    # Registered only once the connection attempt is under way: a socket that never connected
+    # reports itself hung up and writable, and that stale state must not be taken for the
+    # attempt's outcome.
+    sock._deregister()
+    try:
+        sock._sock.connect(address)
+    except (BlockingIOError, InterruptedError):
+        pass
+    else:
+        return
     io = sock._scheduled()
     io._enter('w')
     try:
-        try:
-            sock._sock.connect(address)
-        except (BlockingIOError, InterruptedError):
-            pass
-        else:
-            return
         while True:
             waiter = io.arm_w()
             if waiter is not None:
@@ -257,12 +261,13 @@ def _connect(sock: SocketType, address: Any) -> Generator[Any, Any, None]:
             failure = sock._sock.getsockopt(_stdlib.SOL_SOCKET, _stdlib.SO_ERROR)
             if failure:
                 raise OSError(failure, f'{os.strerror(failure)} (connecting to {address!r})')
-            # Writable without an error can still be a readiness the socket had before the
-            # connection attempt: done only once the socket has a peer.
             try:
                 sock._sock.getpeername()
             except OSError:
+                # Writable, no error, yet no peer: not connected after all (a readiness that
+                # does not belong to this attempt). Back off rather than spin on it.
                 io.clear_w()
+                yield sleep(0.001)
                 continue
             return
     finally:
