@@ -30,7 +30,8 @@ fn _tonio(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<io::ScheduledIO>()?;
     module.add_function(wrap_pyfunction!(io::register, module)?)?;
     module.add("spawn", task::Spawn)?;
-    module.add_function(wrap_pyfunction!(blocking::spawn_blocking, module)?)?;
+    module.add_class::<blocking::SpawnBlocking>()?;
+    module.add("spawn_blocking", blocking::SpawnBlocking)?;
     module.add_function(wrap_pyfunction!(blocking::map_blocking, module)?)?;
     module.add_function(wrap_pyfunction!(blocking::block_on, module)?)?;
     module.add_function(wrap_pyfunction!(wait::sleep, module)?)?;

@@ -6,6 +6,7 @@ use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+use super::interrupt::CallControl;
 use super::pool::Job;
 use crate::py::{check_unstarted, expect_coroutine};
 use crate::runtime::{calling_runtime, on_worker, Shared};
@@ -28,22 +29,26 @@ fn submit(runtime: &Arc<Shared>, job: Job) -> PyResult<()> {
         .map_err(|err| PyOSError::new_err(format!("tonio: cannot start a blocking thread: {err}")))
 }
 
-/// `spawn_blocking(function, *args, **kwargs)`: runs `function` on the blocking pool now; yield
-/// or await the result for its return value (or its exception).
-#[pyfunction]
-#[pyo3(signature = (function, *args, **kwargs))]
-pub(crate) fn spawn_blocking(
+/// Queues one call of `function(*args, **kwargs)` for the pool.
+fn spawn_call(
+    py: Python<'_>,
+    what: &str,
     function: Bound<'_, PyAny>,
     args: Bound<'_, PyTuple>,
     kwargs: Option<Bound<'_, PyDict>>,
+    interruptible: bool,
 ) -> PyResult<Spawned> {
-    let runtime = calling_runtime("spawn_blocking()")?;
-    expect_callable("spawn_blocking() first argument", &function)?;
+    let runtime = calling_runtime(what)?;
+    expect_callable(&format!("{what} first argument"), &function)?;
     let group = SpawnedCore::blocking_calls(1, Collect::Single);
+    let control = Arc::new(CallControl::new(interruptible));
+    group.set_calls(Box::new([Arc::clone(&control)]));
     let job = Job {
         function: function.unbind(),
         args: args.unbind(),
         kwargs: kwargs.map(Bound::unbind),
+        context: runtime.task_context(py)?,
+        control,
         group: Arc::clone(&group),
         index: 0,
     };
@@ -51,8 +56,59 @@ pub(crate) fn spawn_blocking(
     Ok(Spawned::new(group))
 }
 
+/// `spawn_blocking(function, *args, **kwargs)`: runs `function` on the blocking pool now; yield
+/// or await the result for its return value (or its exception).
+///
+/// A cancelled waiter stops waiting at once and the function is stopped too: `CancelledError`
+/// is raised inside it at its next Python bytecode (C code blocked in a syscall finishes first).
+/// `spawn_blocking.uninterruptible(...)` runs a function that must not be stopped half-way
+/// (it completes; only its result is dropped). With the runtime option `context=True` the
+/// function runs in a copy of the calling task's `contextvars` context, as `asyncio.to_thread`
+/// does.
+#[pyclass(frozen, module = "tonio._tonio")]
+pub(crate) struct SpawnBlocking;
+
+#[pymethods]
+impl SpawnBlocking {
+    #[pyo3(signature = (function, /, *args, **kwargs))]
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        function: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        kwargs: Option<Bound<'_, PyDict>>,
+    ) -> PyResult<Spawned> {
+        spawn_call(py, "spawn_blocking()", function, args, kwargs, true)
+    }
+
+    /// Like `spawn_blocking`, for a function that must not be stopped half-way: a cancelled
+    /// waiter still stops waiting at once, but the function runs to its end.
+    #[pyo3(signature = (function, /, *args, **kwargs))]
+    fn uninterruptible(
+        &self,
+        py: Python<'_>,
+        function: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        kwargs: Option<Bound<'_, PyDict>>,
+    ) -> PyResult<Spawned> {
+        spawn_call(
+            py,
+            "spawn_blocking.uninterruptible()",
+            function,
+            args,
+            kwargs,
+            false,
+        )
+    }
+
+    fn __repr__(&self) -> &'static str {
+        "<tonio.spawn_blocking>"
+    }
+}
+
 /// `map_blocking(function, iterable)`: one blocking call per item, all queued now; yield or
-/// await the result for the list of return values in order.
+/// await the result for the list of return values in order. A cancelled waiter stops the calls
+/// as `spawn_blocking` does.
 #[pyfunction]
 pub(crate) fn map_blocking(
     py: Python<'_>,
@@ -69,11 +125,19 @@ pub(crate) fn map_blocking(
         )));
     }
     let group = SpawnedCore::blocking_calls(items.len(), Collect::List);
-    for (index, item) in (0..u32::MAX).zip(items) {
+    let controls: Vec<Arc<CallControl>> = items
+        .iter()
+        .map(|_| Arc::new(CallControl::new(true)))
+        .collect();
+    group.set_calls(controls.clone().into_boxed_slice());
+    for ((index, item), control) in (0..u32::MAX).zip(items).zip(controls) {
         let job = Job {
             function: function.clone().unbind(),
             args: PyTuple::new(py, [item])?.unbind(),
             kwargs: None,
+            // A copy each: calls running at once cannot share one entered context.
+            context: runtime.task_context(py)?,
+            control,
             group: Arc::clone(&group),
             index,
         };

@@ -2,7 +2,9 @@
 //! (`spawn_blocking`, `map_blocking`, `block_on`).
 
 mod calls;
+mod interrupt;
 mod pool;
 
-pub(crate) use calls::{block_on, map_blocking, spawn_blocking};
+pub(crate) use calls::{block_on, map_blocking, SpawnBlocking};
+pub(crate) use interrupt::CallControl;
 pub(crate) use pool::BlockingPool;

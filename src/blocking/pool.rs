@@ -23,6 +23,8 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+use super::interrupt::CallControl;
+use crate::py::thread_ident;
 use crate::runtime::{current, Shared};
 use crate::task::SpawnedCore;
 
@@ -31,21 +33,40 @@ pub(crate) struct Job {
     pub(crate) function: Py<PyAny>,
     pub(crate) args: Py<PyTuple>,
     pub(crate) kwargs: Option<Py<PyDict>>,
+    /// The caller's `contextvars` context, copied (runtime option `context=True`): the call runs
+    /// in it, and what it changes there does not leak back.
+    pub(crate) context: Option<Py<PyAny>>,
+    pub(crate) control: Arc<CallControl>,
     pub(crate) group: Arc<SpawnedCore>,
     pub(crate) index: u32,
 }
 
 impl Job {
-    fn run(self, py: Python<'_>, pool: &BlockingPool) {
-        let call = || {
-            self.function
-                .bind(py)
-                .call(
-                    self.args.bind(py),
-                    self.kwargs.as_ref().map(|kwargs| kwargs.bind(py)),
-                )
-                .map(Bound::unbind)
-        };
+    fn call(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let kwargs = self.kwargs.as_ref().map(|kwargs| kwargs.bind(py));
+        match &self.context {
+            None => self.function.bind(py).call(self.args.bind(py), kwargs),
+            Some(context) => {
+                let mut args = vec![self.function.bind(py).clone()];
+                args.extend(self.args.bind(py).iter());
+                let args = PyTuple::new(py, args)?;
+                context
+                    .bind(py)
+                    .call_method(pyo3::intern!(py, "run"), args, kwargs)
+            }
+        }
+        .map(Bound::unbind)
+    }
+
+    fn run(self, py: Python<'_>, pool: &BlockingPool, thread: u64) {
+        if !self.control.start(thread) {
+            // Its waiter gave up before it ran: it never runs.
+            pool.synced().returning += 1;
+            let skipped = crate::errors::CancelledError::new_err("the blocking call was cancelled");
+            let _ = self.group.complete(py, self.index, Err(skipped));
+            return;
+        }
+        let call = || self.call(py);
         // A Rust panic surfacing through the call (PyO3 re-raises PanicException as one) must not
         // kill the pool thread and leave the waiter hanging: it becomes the call's error.
         let result = catch_unwind(AssertUnwindSafe(call)).unwrap_or_else(|_| {
@@ -53,6 +74,7 @@ impl Job {
                 "the blocking function panicked (see the message above)",
             ))
         });
+        self.control.finish(py, thread);
         // Counted as available before the waiter is woken: the waiter may submit its next job
         // at once, and should find this thread rather than start another.
         pool.synced().returning += 1;
@@ -206,7 +228,8 @@ impl BlockingPool {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Stops the pool: queued jobs are dropped, running ones finish, and every thread is joined.
+    /// Stops the pool: queued jobs never run (their results become CancelledErrors, so nothing
+    /// waits for them forever), running ones finish, and every thread is joined.
     pub(crate) fn shutdown(&self, py: Python<'_>) {
         let (queued, handles) = {
             let mut synced = self.synced();
@@ -215,7 +238,12 @@ impl BlockingPool {
             (queued, std::mem::take(&mut synced.handles))
         };
         self.in_flight.fetch_sub(queued.len(), Ordering::AcqRel);
-        drop(queued);
+        for job in queued {
+            let closed = crate::errors::CancelledError::new_err(
+                "the runtime closed before the blocking call ran",
+            );
+            let _ = job.group.complete(py, job.index, Err(closed));
+        }
         self.work.notify_all();
         py.detach(|| {
             for handle in handles {
@@ -231,8 +259,10 @@ fn thread_main(runtime: Arc<Shared>) {
     current::enter_blocking(Arc::clone(&runtime));
     let pool = runtime.blocking();
     let mut returning = false;
+    // Known once: where a cancelled waiter's CancelledError is sent (see `interrupt.rs`).
+    let thread = Python::attach(|py| thread_ident(py).unwrap_or(0));
     while let Some(job) = pool.next_job(returning) {
-        Python::attach(|py| job.run(py, pool));
+        Python::attach(|py| job.run(py, pool, thread));
         runtime.blocking_job_finished();
         returning = true;
     }

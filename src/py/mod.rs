@@ -4,12 +4,16 @@
 //! a safe function whose `// SAFETY:` note names the invariant it relies on. The rest of the crate
 //! talks to Python through these functions and PyO3's safe API only.
 
+mod async_exc;
 mod attached;
 mod context;
 mod coroutine;
+mod handled;
 
+pub(crate) use async_exc::{clear_pending, raise_in, thread_ident};
 pub(crate) use attached::attached;
 pub(crate) use context::{copy_current_context, ContextGuard};
 pub(crate) use coroutine::{
     already_owned, check_unstarted, expect_coroutine, is_coroutine, life, resume, start, Life, Step,
 };
+pub(crate) use handled::handling;

@@ -23,5 +23,6 @@ pub(crate) fn _runtime_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     stats.set_item("blocking_in_flight", pool.in_flight)?;
     stats.set_item("virtual_clock", runtime.clock().is_virtual())?;
     stats.set_item("closing", runtime.is_shutting_down())?;
+    stats.set_item("closed", runtime.registry().is_closed())?;
     Ok(stats)
 }

@@ -22,6 +22,7 @@
 //! are woken or cancelled after it is released. Lock order: scope, then event waiters, then
 //! scheduler.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
@@ -78,6 +79,9 @@ impl ScopeSynced {
 
 pub(crate) struct ScopeCore {
     pub(super) runtime: Arc<Shared>,
+    /// `cancel_called`, readable without the lock (a task checks its scopes at every
+    /// suspension, see `task/dispatch.rs`).
+    cancelled: AtomicBool,
     pub(super) timeout: Timeout,
     /// A failure (of a child, or of the body) cancels the scope.
     pub(super) cancel_on_exc: bool,
@@ -91,6 +95,7 @@ impl ScopeCore {
         let _ = done.set();
         Arc::new(Self {
             runtime,
+            cancelled: AtomicBool::new(false),
             timeout,
             cancel_on_exc,
             synced: Mutex::new(ScopeSynced {
@@ -129,6 +134,11 @@ impl ScopeCore {
         self.synced().cancel_called
     }
 
+    /// Whether the scope was cancelled, without taking its lock.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+
     pub(crate) fn timed_out(&self) -> bool {
         self.synced().timed_out
     }
@@ -151,6 +161,7 @@ impl ScopeCore {
                 return false;
             }
             synced.cancel_called = true;
+            self.cancelled.store(true, Ordering::Release);
             synced.timed_out = reason == CancelReason::Deadline;
             let children: Vec<Arc<Task>> = synced
                 .children

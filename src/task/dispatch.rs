@@ -17,6 +17,7 @@ use pyo3::prelude::*;
 use super::driver::cancelled_error;
 use super::spawned::Spawned;
 use super::task::{Task, TaskCore};
+use crate::errors::CancelledError;
 use crate::py;
 use crate::time::{Deadline, Timeout};
 use crate::wait::{OnCancel, Resumed, WaitKind, Waiter};
@@ -39,6 +40,9 @@ pub(super) fn dispatch<'py>(
     yielded: Bound<'py, PyAny>,
 ) -> Dispatch<'py> {
     if yielded.is_none() {
+        if task.state().take_cancel() || recancel(py, task, core) {
+            return Dispatch::Continue(Err(cancelled_error()));
+        }
         return Dispatch::Reschedule;
     }
     if let Ok(waiter) = yielded.cast::<Waiter>() {
@@ -79,13 +83,20 @@ fn wait_on<'py>(
     };
     let deadline = timeout.deadline_from(now);
     let passed = deadline.0.zip(now).is_some_and(|(at, now)| at <= now);
+    let pending = task.state().take_cancel();
+    if !pending && recancel(py, task, core) {
+        return Dispatch::Continue(Err(cancelled_error()));
+    }
     let source = match &kind {
+        WaitKind::YieldNow | WaitKind::Sleep if pending => {
+            return Dispatch::Continue(Err(cancelled_error()))
+        }
         WaitKind::YieldNow => return Dispatch::Reschedule,
         WaitKind::Sleep if passed => return Dispatch::Reschedule,
         WaitKind::Sleep => return Dispatch::Suspend(kind, deadline),
         WaitKind::Source(source) => source,
     };
-    if task.state().take_cancel() {
+    if pending {
         // A suspension point even when the wait could resolve at once.
         if source.on_cancel(task) == OnCancel::KeepWaiting {
             core.deferred_cancel = true;
@@ -103,6 +114,28 @@ fn wait_on<'py>(
         };
     }
     Dispatch::Suspend(kind, deadline)
+}
+
+/// Cancellation is terminal: a task that was cancelled (from outside, or inside a scope of its
+/// that is cancelled) and swallowed its CancelledError is cancelled again at each later
+/// suspension point, while code running as the error propagates (`finally`, `except ...:
+/// raise`) may still wait. Whether the task is handling a CancelledError is read from its
+/// suspended frames (`py::handling`). Not for a task that waits for the children its cancel
+/// cancelled: it receives its CancelledError once they have unwound.
+fn recancel(py: Python<'_>, task: &Arc<Task>, core: &TaskCore) -> bool {
+    if core.deferred_cancel {
+        return false;
+    }
+    let cancelled = task.state().is_doomed() || {
+        // SAFETY: this worker runs the task, and only atomics are read while it is borrowed.
+        let scopes = unsafe { task.scopes_if_any() };
+        scopes.is_some_and(|scopes| scopes.active.iter().any(|scope| scope.is_cancelled()))
+    };
+    if !cancelled {
+        return false;
+    }
+    let exception = py.get_type::<CancelledError>();
+    !py::handling(py, &core.stack, &exception)
 }
 
 fn bad_yield(yielded: &Bound<'_, PyAny>) -> PyErr {

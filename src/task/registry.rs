@@ -113,6 +113,11 @@ impl TaskRegistry {
         (task, remaining)
     }
 
+    /// Whether the registry was drained (the runtime closed): no task can be created any more.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
     pub(crate) fn live(&self) -> usize {
         self.live.load(Ordering::Acquire)
     }

@@ -8,8 +8,8 @@
 //! (acquire), so no lock guards them.
 //!
 //! A waiter cancelled while it waits for tasks cancels them and keeps waiting until they have
-//! unwound (structured, like trio's nurseries); a blocking call cannot be interrupted, so a waiter
-//! cancelled while it waits for one gives up at once and the call's result is dropped.
+//! unwound (structured, like trio's nurseries); a waiter cancelled while it waits for blocking
+//! calls gives up at once, stops them (`blocking/interrupt.rs`) and drops their results.
 //!
 //! Errors are never lost and never reported twice: waiting raises the failure (several as an
 //! `ExceptionGroup`, in completion order); a group nobody waited for reports its failures through
@@ -25,6 +25,7 @@ use pyo3::types::PyList;
 
 use super::state::{Outcome, Tag};
 use super::Task;
+use crate::blocking::CallControl;
 use crate::errors::{exception_group, CancelledError};
 use crate::runtime::Shared;
 use crate::time::Timeout;
@@ -47,8 +48,8 @@ pub(crate) enum Collect {
 enum Members {
     /// Tasks, known once they are all created.
     Tasks(OnceLock<Box<[Weak<Task>]>>),
-    /// Calls on the blocking pool.
-    BlockingCalls,
+    /// Calls on the blocking pool, each with what stops it.
+    BlockingCalls(OnceLock<Box<[Arc<CallControl>]>>),
 }
 
 struct ResultSlot(UnsafeCell<Option<Py<PyAny>>>);
@@ -79,9 +80,16 @@ impl SpawnedCore {
         Self::with_members(size, collect, Members::Tasks(OnceLock::new()))
     }
 
-    /// A group for `size` calls on the blocking pool.
+    /// A group for `size` calls on the blocking pool; call `set_calls` before queueing them.
     pub(crate) fn blocking_calls(size: usize, collect: Collect) -> Arc<Self> {
-        Self::with_members(size, collect, Members::BlockingCalls)
+        Self::with_members(size, collect, Members::BlockingCalls(OnceLock::new()))
+    }
+
+    /// Records the controls of the group's blocking calls (so a cancelled waiter stops them).
+    pub(crate) fn set_calls(&self, calls: Box<[Arc<CallControl>]>) {
+        if let Members::BlockingCalls(members) = &self.members {
+            let _ = members.set(calls);
+        }
     }
 
     fn with_members(size: usize, collect: Collect, members: Members) -> Arc<Self> {
@@ -126,9 +134,15 @@ impl SpawnedCore {
                 }
                 OnCancel::KeepWaiting
             }
-            Members::BlockingCalls => {
-                // The waiter gave up on these calls: their results (and errors) are dropped.
+            Members::BlockingCalls(calls) => {
+                // The waiter gives up at once: the calls are stopped (at their next bytecode,
+                // unless uninterruptible) and their results (and errors) dropped.
                 self.observed.store(true, Ordering::Release);
+                Python::attach(|py| {
+                    for call in calls.get().into_iter().flatten() {
+                        call.cancel(py);
+                    }
+                });
                 OnCancel::GiveUp
             }
         }

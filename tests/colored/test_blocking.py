@@ -77,7 +77,7 @@ def test_a_cancelled_wait_drops_the_result_and_the_thread_takes_the_next_job(unr
 
     async def waiter():
         try:
-            await tonio.spawn_blocking(slow)
+            await tonio.spawn_blocking.uninterruptible(slow)
         except tonio.CancelledError:
             log.append('waiter cancelled')
             raise
@@ -94,3 +94,59 @@ def test_a_cancelled_wait_drops_the_result_and_the_thread_takes_the_next_job(unr
     assert run_bounded(main(), blocking_threadpool_size=1) == ('next job', 1)
     assert log == ['waiter cancelled', 'slow finished']
     assert unraisable == []
+
+
+def test_a_cancelled_wait_stops_the_function_and_the_thread_comes_out_clean():
+    log = []
+
+    def spin():
+        try:
+            while True:
+                pass
+        except tonio.CancelledError:
+            log.append('stopped')
+            raise
+
+    async def main():
+        with tonio.move_on_after(0.05):
+            await tonio.spawn_blocking(spin)
+        value = await tonio.spawn_blocking(lambda: sum(range(1000)))
+        return value, _runtime_stats()['blocking_threads']
+
+    assert run_bounded(main(), blocking_threadpool_size=1) == (499500, 1)
+    assert log == ['stopped']
+
+
+def test_an_uninterruptible_call_runs_to_its_end():
+    log = []
+
+    def steady():
+        for step in range(5):
+            time.sleep(0.01)
+            log.append(step)
+
+    async def main():
+        with tonio.move_on_after(0.005):
+            await tonio.spawn_blocking.uninterruptible(steady)
+        return await tonio.spawn_blocking(lambda: 'after')
+
+    assert run_bounded(main(), blocking_threadpool_size=1) == 'after'
+    assert log == [0, 1, 2, 3, 4]
+
+
+def test_blocking_calls_run_in_a_copy_of_the_task_context():
+    import contextvars
+
+    var = contextvars.ContextVar('var', default='unset')
+
+    def reads_and_writes():
+        seen = var.get()
+        var.set('set by the blocking call')
+        return seen
+
+    async def main():
+        var.set('the task value')
+        seen = await tonio.spawn_blocking(reads_and_writes)
+        return seen, var.get()
+
+    assert run_bounded(main(), context=True) == ('the task value', 'the task value')

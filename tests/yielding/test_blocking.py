@@ -125,7 +125,7 @@ def test_a_cancelled_wait_drops_the_result_and_the_thread_takes_the_next_job(unr
 
     def waiter():
         try:
-            yield tonio.spawn_blocking(slow)
+            yield tonio.spawn_blocking.uninterruptible(slow)
         except tonio.CancelledError:
             log.append('waiter cancelled')
             raise
@@ -149,7 +149,10 @@ def test_block_on_after_the_run_ended_fails_instead_of_hanging(unraisable):
     def child():
         yield
 
+    started = threading.Event()
+
     def late():
+        started.set()
         # Until the runtime is closing (its close waits for this thread).
         while not tonio._tonio._runtime_stats()['closing']:
             time.sleep(0.01)
@@ -157,7 +160,8 @@ def test_block_on_after_the_run_ended_fails_instead_of_hanging(unraisable):
 
     def main():
         tonio.spawn_blocking(late)  # nobody waits for it
-        yield
+        while not started.is_set():
+            yield tonio.sleep(0.001)
 
     run_bounded(main(), timeout=30)
     assert [type(report.exc_value) for report in unraisable] == [RuntimeError]
@@ -173,14 +177,100 @@ def test_spawning_from_a_blocking_thread_after_the_runtime_closed_is_an_error(un
     def child():
         yield
 
+    started = threading.Event()
+
     def late():
-        time.sleep(0.2)
+        started.set()
+        # Until the runtime has closed its registry (its close waits for this thread).
+        while not tonio._tonio._runtime_stats()['closed']:
+            time.sleep(0.01)
         tonio.spawn(child())
 
     def main():
         tonio.spawn_blocking(late)  # nobody waits for it
-        yield
+        while not started.is_set():
+            yield tonio.sleep(0.001)
 
     run_bounded(main(), timeout=30)
     assert [type(report.exc_value) for report in unraisable] == [RuntimeError]
     assert 'closed' in str(unraisable[0].exc_value)
+
+
+def test_a_cancelled_wait_stops_the_function_and_the_thread_comes_out_clean():
+    log = []
+
+    def spin():
+        try:
+            while True:
+                pass
+        except tonio.CancelledError:
+            log.append('stopped')
+            raise
+
+    def main():
+        with tonio.move_on_after(0.05):
+            yield tonio.spawn_blocking(spin)
+        # Same single thread, next job: no exception left pending for it.
+        value = yield tonio.spawn_blocking(lambda: sum(range(1000)))
+        return value, tonio._tonio._runtime_stats()['blocking_threads']
+
+    assert run_bounded(main(), blocking_threadpool_size=1) == (499500, 1)
+    assert log == ['stopped']
+
+
+def test_an_uninterruptible_call_runs_to_its_end():
+    log = []
+
+    def steady():
+        for step in range(5):
+            time.sleep(0.01)
+            log.append(step)
+
+    def main():
+        with tonio.move_on_after(0.005) as deadline:
+            yield tonio.spawn_blocking.uninterruptible(steady)
+        assert deadline.timed_out
+        # The waiter went on at once; the call finishes on its thread.
+        return (yield tonio.spawn_blocking(lambda: 'after'))
+
+    assert run_bounded(main(), blocking_threadpool_size=1) == 'after'
+    assert log == [0, 1, 2, 3, 4]
+
+
+def test_a_queued_call_whose_waiter_gave_up_never_runs():
+    ran = []
+    release = threading.Event()
+
+    def main():
+        occupying = tonio.spawn_blocking.uninterruptible(release.wait, 10)
+        with tonio.move_on_after(0.01):
+            yield tonio.spawn_blocking(ran.append, 'queued')
+        release.set()
+        yield occupying
+        return (yield tonio.spawn_blocking(lambda: 'next'))
+
+    assert run_bounded(main(), blocking_threadpool_size=1) == 'next'
+    assert ran == []
+
+
+def test_blocking_calls_run_in_a_copy_of_the_task_context():
+    import contextvars
+
+    var = contextvars.ContextVar('var', default='unset')
+
+    def reads_and_writes():
+        seen = var.get()
+        var.set('set by the blocking call')
+        return seen
+
+    def main():
+        var.set('the task value')
+        seen = yield tonio.spawn_blocking(reads_and_writes)
+        mapped = yield tonio.map_blocking(lambda _: reads_and_writes(), range(3))
+        return seen, mapped, var.get()
+
+    assert run_bounded(main(), context=True) == (
+        'the task value',
+        ['the task value'] * 3,
+        'the task value',
+    )
