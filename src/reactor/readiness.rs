@@ -43,12 +43,12 @@ impl Direction {
         }
     }
 
-    /// The bit a failed syscall clears (hang-ups and errors stay: they do not go away).
+    /// What a syscall that would block clears: the direction's readiness, and its hang-up and
+    /// error too, since a descriptor at end of file, hung up or in error does not block (its
+    /// syscall returns at once). A stale hang-up (the one a socket reports before it connects)
+    /// can therefore never keep a direction "ready" for a syscall that blocks.
     fn clearable(self) -> u64 {
-        match self {
-            Direction::Read => READABLE,
-            Direction::Write => WRITABLE,
-        }
+        self.mask()
     }
 
     pub(crate) fn index(self) -> usize {
@@ -146,7 +146,7 @@ mod tests {
     }
 
     #[test]
-    fn hang_ups_and_errors_make_both_directions_ready_and_stay() {
+    fn hang_ups_and_errors_make_both_directions_ready_until_a_syscall_blocks() {
         let readiness = Readiness::default();
         readiness.record(READ_CLOSED | WRITE_CLOSED);
         let seen = readiness.observe();
