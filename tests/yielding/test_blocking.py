@@ -146,16 +146,20 @@ def test_a_cancelled_wait_drops_the_result_and_the_thread_takes_the_next_job(unr
 
 
 def test_block_on_after_the_run_ended_fails_instead_of_hanging(unraisable):
+    started = tonio.Event()
+
     def child():
         yield
 
     def late():
+        started.set()
         time.sleep(0.2)
         return tonio.block_on(child())
 
     def main():
         tonio.spawn_blocking(late)  # nobody waits for it
-        yield
+        # Once it runs: a job still queued when the runtime closes is dropped, never run.
+        yield started.wait()
 
     run_bounded(main(), timeout=30)
     assert [type(report.exc_value) for report in unraisable] == [RuntimeError]
@@ -171,13 +175,16 @@ def test_spawning_from_a_blocking_thread_after_the_runtime_closed_is_an_error(un
     def child():
         yield
 
+    started = tonio.Event()
+
     def late():
+        started.set()
         time.sleep(0.2)
         tonio.spawn(child())
 
     def main():
         tonio.spawn_blocking(late)  # nobody waits for it
-        yield
+        yield started.wait()
 
     run_bounded(main(), timeout=30)
     assert [type(report.exc_value) for report in unraisable] == [RuntimeError]
