@@ -6,7 +6,8 @@ plain ``with``) can wait for the scope's tasks.
 
 from __future__ import annotations
 
-from typing import Any
+from types import TracebackType
+from typing import Self
 
 from ._tonio import Scope as _CoreScope
 
@@ -19,10 +20,15 @@ class Scope(_CoreScope):
     waits for the tasks. ``async def`` syntax: ``async with scope() as s:`` waits on exit.
     """
 
-    async def __aenter__(self) -> Scope:
+    async def __aenter__(self) -> Self:
         return self.__enter__()
 
-    async def __aexit__(self, exc_type: Any, exc: Any, traceback: Any) -> bool:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
         absorbed = self._leave(exc)
         await self()
         if absorbed:

@@ -33,7 +33,9 @@ const TAKEN: u8 = 1;
 const DONE: u8 = 2;
 
 /// A single-use suspension point: yield it (generator style) or await it (`async def` style).
-#[pyclass(frozen, module = "tonio._tonio")]
+/// `generic`: `Waiter[bool]`/`Spawned[int]` are valid at runtime too, as the stub makes them
+/// generic for type checkers.
+#[pyclass(frozen, generic, module = "tonio._tonio")]
 pub(crate) struct Waiter {
     kind: WaitKind,
     timeout: Timeout,
