@@ -8,7 +8,13 @@ import tonio.typing
 
 
 def public(module):
-    return {name for name in dir(module) if not name.startswith('_')}
+    # isidentifier: pytest rewrites the asserts of a package that ships a pytest plugin, tonio
+    # included, and leaves two names that are not identifiers (@py_builtins, @pytest_ar).
+    return {name for name in dir(module) if not name.startswith('_') and name.isidentifier()}
+
+
+# Submodules for both syntaxes alike, attributes of tonio once something imported them.
+SHARED_SUBMODULES = {'colored', 'testing', 'typing'}
 
 
 # Submodules for both syntaxes alike, attributes of tonio once something imported them.
