@@ -90,7 +90,7 @@ impl Waiter {
                 item.get_type().name()?
             )));
         };
-        let (kind, timeout) = waiter.get().take()?;
+        let (kind, timeout) = waiter.get().consume()?;
         let source = match kind {
             WaitKind::Source(source) => source,
             // A sleep ends an `any` wait at its deadline: it is that wait's timeout.
@@ -182,9 +182,20 @@ impl Waiter {
 
     /// Hands the wait to the scheduler. Fails if this Waiter was already yielded once.
     pub(crate) fn take(&self) -> PyResult<(WaitKind, Timeout)> {
+        self.claim(TAKEN)
+    }
+
+    /// Hands the wait to a combined wait, for good. DONE, not TAKEN: an `await` of a TAKEN
+    /// Waiter's `__next__` means "the scheduler resumed us", so awaiting a consumed operand
+    /// later would silently give None instead of raising.
+    fn consume(&self) -> PyResult<(WaitKind, Timeout)> {
+        self.claim(DONE)
+    }
+
+    fn claim(&self, to: u8) -> PyResult<(WaitKind, Timeout)> {
         match self
             .state
-            .compare_exchange(FRESH, TAKEN, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(FRESH, to, Ordering::AcqRel, Ordering::Acquire)
         {
             Ok(_) => Ok((self.kind.clone(), self.timeout)),
             Err(_) => Err(PyRuntimeError::new_err(
