@@ -150,6 +150,17 @@ async def test_spawning_a_non_coroutine_raises_type_error(bad):
     child.close()
 
 
+async def test_iterating_a_spawn_result_or_a_waiter_raises_instead_of_looping():
+    # A forgotten yield/await: unpacking or listing would otherwise get the Waiter forever.
+    with pytest.raises(TypeError, match='did you forget a yield or an await'):
+        _first, _second = tonio.spawn(double(1), double(2))
+    with pytest.raises(TypeError, match='not by iterating it'):
+        list(tonio.sleep(0))
+    with pytest.raises(TypeError, match='not by iterating it'):
+        list(tonio.spawn(double(3)))
+    await tonio.sleep(0)
+
+
 def test_spawn_outside_a_runtime_raises():
     child = double(1)
     with pytest.raises(RuntimeError, match='running on a tonio runtime'):
