@@ -605,9 +605,10 @@ def test_a_test_that_ignores_the_cancel_is_interrupted(pytester):
                 try:
                     yield tonio.Event().wait()
                 finally:
-                    time.sleep(0.8)  # ignores the cancel for a while, then unwinds
+                    time.sleep(1.5)  # ignores the cancel for a while, then unwinds
 
-            # Cancelled at 0.5 s, interrupted at 1 s, unwound at 1.3 s (abandoned at 1.5 s).
+            # Cancelled at 0.5 s, interrupted at 1.5 s (a grace of 1 s), unwound at 2 s
+            # (abandoned at 2.5 s).
             @pytest.mark.tonio(timeout=0.5)
             def test_stubborn():
                 yield stubborn()
@@ -635,7 +636,7 @@ def test_a_runtime_left_with_stuck_tasks_is_abandoned_not_waited_for(pytester):
                 try:
                     yield tonio.Event().wait()
                 finally:
-                    time.sleep(1.5)  # past both grace periods
+                    time.sleep(3)  # past both grace periods (1 s each)
 
             @pytest.mark.tonio(timeout=0.2)
             def test_stuck():
@@ -646,7 +647,7 @@ def test_a_runtime_left_with_stuck_tasks_is_abandoned_not_waited_for(pytester):
                 yield tonio.sleep(0)
 
             def test_let_the_stuck_task_end_before_the_process_does():
-                time.sleep(1.5)
+                time.sleep(3)
             """
         )
     )

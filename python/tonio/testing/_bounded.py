@@ -4,12 +4,13 @@ no task failure lost.
 - **Bounded.** A watchdog thread (real time, so a virtual clock cannot fool it) cancels the run
   once ``timeout`` seconds pass: the coroutine gets ``CancelledError`` where it waits, which is
   reported as a ``TimeoutError`` chained to it (so the traceback shows where it was stuck). If the
-  run has not ended ``grace`` seconds later (a task that ignores the cancel, or never reaches a
-  suspension point), the watchdog interrupts the main thread the way Ctrl-C does: the runtime
-  cancels every task and waits for them to unwind; a second interrupt another ``grace`` later
-  stops that wait. A runtime left with tasks that never unwound is marked abandoned: later runs
-  on it fail at once instead of hanging, and it is never closed (closing would wait for them).
-  Interrupts are only used when the run is on the main thread (which Ctrl-C reaches).
+  run has not ended a grace period later (the timeout again, from 1 to 5 seconds: a task ignores
+  the cancel, or never reaches a suspension point), the watchdog interrupts the main thread the
+  way Ctrl-C does: the runtime cancels every task and waits for them to unwind; a second
+  interrupt one more grace period later stops that wait. A runtime left with tasks that never
+  unwound is marked abandoned: later runs on it fail at once instead of hanging, and it is never
+  closed (closing would wait for them). Interrupts are only used when the run is on the main
+  thread (which Ctrl-C reaches).
 - **No lost failures.** While the coroutine runs, ``sys.unraisablehook`` collects what tonio
   reports there (failures of tasks nobody waited for), and they are raised when the run ends:
   alone, as an ExceptionGroup, or as notes on the coroutine's own exception.
@@ -166,7 +167,9 @@ def run_bounded(
     watchdog = None
     if timeout:
         on_main_thread = threading.current_thread() is threading.main_thread()
-        watchdog = _Watchdog(timeout, grace=min(timeout, 5.0), interrupt=on_main_thread)
+        # A cancelled test usually unwinds at once; a loaded machine gets a second at least.
+        grace = min(max(timeout, 1.0), 5.0)
+        watchdog = _Watchdog(timeout, grace=grace, interrupt=on_main_thread)
         coro = _watched(coro, watchdog, what)
     unraisables = _Unraisables()
     sys.unraisablehook = unraisables
