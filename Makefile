@@ -56,12 +56,14 @@ bench: build $(VENV_FT)/.bench-ready ## the benchmarks, against asyncio/uvloop/t
 	$(VENV_FT)/bin/python benches/run.py
 
 .PHONY: lint
-lint: venvs ## cargo fmt/clippy, ruff, and the .pyi stub check
+lint: venvs ## cargo fmt/clippy, ruff, the .pyi stub check, mypy --strict and the typing samples
 	cargo fmt --check
 	CARGO_TARGET_DIR=target/test cargo clippy --all-targets -- -D warnings
 	$(VENV_GIL)/bin/ruff format --check python tests benches
 	$(VENV_GIL)/bin/ruff check python tests benches
 	$(VENV_GIL)/bin/python -m mypy.stubtest tonio._tonio
+	$(VENV_GIL)/bin/python -m mypy
+	$(VENV_GIL)/bin/python tests/typing/check_errors.py tests/typing/expected_errors.py
 
 .PHONY: format
 format: venvs ## format Rust and Python sources

@@ -21,6 +21,9 @@ mod wait;
 #[pymodule(gil_used = false)]
 fn _tonio(module: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = module.py();
+    // The package version has one source, Cargo.toml (maturin gives it to the wheel too); reading
+    // it here costs nothing, where importlib.metadata would more than double `import tonio`.
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add_class::<wait::Event>()?;
     module.add_class::<wait::Waiter>()?;
     module.add_class::<task::Spawned>()?;

@@ -3,6 +3,8 @@ import sysconfig
 
 import pytest
 
+pytest_plugins = ['pytester']
+
 FREE_THREADED = (
     bool(sysconfig.get_config_var('Py_GIL_DISABLED'))
     and not getattr(sys, '_is_gil_enabled', lambda: True)()

@@ -16,6 +16,7 @@ For ``async def`` code, import ``tonio.colored``: the same names, awaited instea
 """
 
 from . import exceptions as exceptions
+from . import mark as mark
 from . import time as time
 from ._combinators import as_completed as as_completed
 from ._combinators import map as map
@@ -31,6 +32,7 @@ from ._tonio import Event as Event
 from ._tonio import Runtime as Runtime
 from ._tonio import Spawned as Spawned
 from ._tonio import Waiter as Waiter
+from ._tonio import __version__ as __version__
 from ._tonio import block_on as block_on
 from ._tonio import map_blocking as map_blocking
 from ._tonio import sleep as sleep
@@ -53,6 +55,7 @@ __all__ = [
     'main',
     'map',
     'map_blocking',
+    'mark',
     'move_on_after',
     'run',
     'runtime',

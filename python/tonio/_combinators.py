@@ -11,19 +11,27 @@ import collections
 import inspect
 import types
 from collections.abc import Callable, Generator, Iterable, Iterator
-from typing import Any
+from typing import Any, Generic, TypeAlias, TypeVar
 
 from ._scope import Scope
 from ._tonio import Event, Spawned, Waiter, _check_coroutines, spawn
+from ._types import AnyCoro, GeneratorCoroutine
 from .exceptions import CancelledError
+
+_T = TypeVar('_T')
+_A = TypeVar('_A')
+
+Awaited: TypeAlias = AnyCoro[_T] | Waiter[_T] | Spawned[_T]
+"""What the combinators take: coroutines, generators, Waiters and spawn results giving ``T``."""
 
 
 @types.coroutine
-def _wait_for(awaitable: Any) -> Generator[Any, Any, Any]:
-    return (yield awaitable)
+def _wait_for(awaitable: Waiter[_T] | Spawned[_T]) -> Generator[Any, Any, _T]:
+    value: _T = yield awaitable
+    return value
 
 
-def as_coroutine(obj: Any, what: str) -> Any:
+def as_coroutine(obj: Awaited[_T], what: str) -> AnyCoro[_T]:
     """A coroutine for ``obj``: coroutines and generators as they are, Waiters and spawn results
     wrapped in one that waits for them."""
     if isinstance(obj, (Waiter, Spawned)):
@@ -36,7 +44,7 @@ def as_coroutine(obj: Any, what: str) -> Any:
     )
 
 
-def _coroutines(objs: tuple[Any, ...], what: str) -> list[Any]:
+def _coroutines(objs: tuple[Awaited[_T], ...], what: str) -> list[AnyCoro[_T]]:
     """``as_coroutine`` for every argument, after the checks ``spawn`` makes (each coroutine never
     ran and is passed once). If one is invalid, the coroutines given are closed (they will never
     run) before the error propagates."""
@@ -54,35 +62,38 @@ def _coroutines(objs: tuple[Any, ...], what: str) -> list[Any]:
     return coros
 
 
-def _unstarted(coro: Any) -> bool:
+def _unstarted(
+    coro: types.GeneratorType[Any, Any, Any] | types.CoroutineType[Any, Any, Any],
+) -> bool:
     if isinstance(coro, types.GeneratorType):
         return inspect.getgeneratorstate(coro) == inspect.GEN_CREATED
     return inspect.getcoroutinestate(coro) == inspect.CORO_CREATED
 
 
 @types.coroutine
-def _as_list(handle: Spawned) -> Generator[Any, Any, list[Any]]:
-    return [(yield handle)]
+def _results(handle: Spawned[Any], single: bool) -> Generator[Any, Any, list[_T]]:
+    # spawn() gives a lone coroutine's result bare; map() always gives a list.
+    results: Any = yield handle
+    return [results] if single else results
 
 
-def map(fn: Callable[[Any], Any], iterable: Iterable[Any]) -> Any:
+def map(fn: Callable[[_A], AnyCoro[_T]], iterable: Iterable[_A]) -> GeneratorCoroutine[list[_T]]:
     """Spawns ``fn(item)`` for every item now; yield/await the result for the list of results
     in order (the first failure is raised)."""
     if not callable(fn):
         raise TypeError(f'map() first argument must be callable, not {type(fn).__name__}')
     coros = [fn(item) for item in iterable]
-    handle = spawn(*coros)
-    return _as_list(handle) if len(coros) == 1 else handle
+    return _results(spawn(*coros), len(coros) == 1)
 
 
 @types.coroutine
-def _race(coro: Any, scope: Scope, won: list[Any]) -> Generator[Any, Any, None]:
-    value = yield coro
+def _race(coro: AnyCoro[_T], scope: Scope, won: list[_T]) -> Generator[Any, Any, None]:
+    value: _T = yield coro
     if scope.cancel():
         won.append(value)
 
 
-def select(*coros: Any) -> Any:
+def select(*coros: Awaited[_T]) -> GeneratorCoroutine[_T]:
     """Runs the coroutines (or Waiters, or spawn results) concurrently; the first to finish
     gives its result, the others are cancelled (and have unwound when this returns). A failure
     raises instead. Yield or await the returned object; the arguments are checked at the call."""
@@ -92,8 +103,8 @@ def select(*coros: Any) -> Any:
 
 
 @types.coroutine
-def _select(racers: list[Any]) -> Generator[Any, Any, Any]:
-    won: list[Any] = []
+def _select(racers: list[AnyCoro[_T]]) -> Generator[Any, Any, _T]:
+    won: list[_T] = []
     scope = Scope()
     with scope:
         for racer in racers:
@@ -106,7 +117,7 @@ def _select(racers: list[Any]) -> Generator[Any, Any, Any]:
     return won[0]
 
 
-class as_completed:
+class as_completed(Generic[_T]):
     """Results in completion order.
 
     Generator syntax: ``for waiter in as_completed(*coros): value = yield waiter``.
@@ -115,17 +126,18 @@ class as_completed:
     (call ``close()`` to do so after an early ``break`` out of ``async for``).
     """
 
-    def __init__(self, *coros: Any) -> None:
-        coros = tuple(_coroutines(coros, 'as_completed()'))
+    def __init__(self, *coros: Awaited[_T]) -> None:
+        tracked = _coroutines(coros, 'as_completed()')
+        # (True, result) or (False, the exception it raised).
         self._finished: collections.deque[tuple[bool, Any]] = collections.deque()
         self._ready = Event()
-        self._left = len(coros)
+        self._left = len(tracked)
         self._scope = Scope()
-        for coro in coros:
+        for coro in tracked:
             self._scope.spawn(self._track(coro))
 
     @types.coroutine
-    def _track(self, coro: Any) -> Generator[Any, Any, None]:
+    def _track(self, coro: AnyCoro[_T]) -> Generator[Any, Any, None]:
         try:
             value = yield coro
         except BaseException as error:
@@ -138,7 +150,7 @@ class as_completed:
             self._ready.set()
 
     @types.coroutine
-    def _next(self) -> Generator[Any, Any, Any]:
+    def _next(self) -> Generator[Any, Any, _T]:
         while not self._finished:
             self._ready.clear()
             if self._finished:
@@ -146,14 +158,15 @@ class as_completed:
             yield self._ready.wait()
         ok, value = self._finished.popleft()
         if ok:
-            return value
+            result: _T = value
+            return result
         raise value
 
     def close(self) -> None:
         """Cancels the coroutines still running."""
         self._scope.cancel()
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[GeneratorCoroutine[_T]]:
         try:
             while self._left:
                 self._left -= 1
@@ -162,10 +175,10 @@ class as_completed:
             if self._left:
                 self.close()
 
-    def __aiter__(self) -> as_completed:
+    def __aiter__(self) -> as_completed[_T]:
         return self
 
-    def __anext__(self) -> Any:
+    def __anext__(self) -> GeneratorCoroutine[_T]:
         if not self._left:
             raise StopAsyncIteration
         self._left -= 1

@@ -9,9 +9,13 @@ import atexit
 import functools
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ParamSpec, TypeVar, Unpack, overload
 
 from ._tonio import Runtime
+from ._types import AnyCoro, RuntimeOptions
+
+_P = ParamSpec('_P')
+_R = TypeVar('_R')
 
 # Runtimes still open at interpreter exit are closed by atexit, while their worker threads can
 # still attach to the interpreter to stop (they cannot once finalization has begun).
@@ -54,24 +58,34 @@ def runtime(
     return rt
 
 
-def run(coro: Any, **options: Any) -> Any:
+def run(coro: AnyCoro[_R], **options: Unpack[RuntimeOptions]) -> _R:
     """Run ``coro`` on a fresh runtime and return its result (options as for ``runtime``)."""
     with runtime(**options) as rt:
         return rt.run_until_complete(coro)
 
 
-def main(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
+@overload
+def main(fn: Callable[_P, AnyCoro[_R]]) -> Callable[_P, _R]: ...
+
+
+@overload
+def main(
+    fn: None = None, **options: Unpack[RuntimeOptions]
+) -> Callable[[Callable[_P, AnyCoro[_R]]], Callable[_P, _R]]: ...
+
+
+def main(fn: Any = None, **options: Any) -> Any:
     """Decorator: calling the decorated function runs it on a fresh runtime.
 
     Usable bare (``@main``) or with runtime options (``@main(threads=2)``).
     """
 
-    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def decorate(fn: Callable[_P, AnyCoro[_R]]) -> Callable[_P, _R]:
         if not callable(fn):
             raise TypeError(f'main() decorates a function, not {type(fn).__name__}')
 
         @functools.wraps(fn)
-        def entrypoint(*args: Any, **kwargs: Any) -> Any:
+        def entrypoint(*args: _P.args, **kwargs: _P.kwargs) -> _R:
             return run(fn(*args, **kwargs), **options)
 
         return entrypoint

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable, Generator
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from ._tonio import Event, Waiter, _check_coroutines
 from ._tonio import Scope as _CoreScope
@@ -52,7 +53,11 @@ TASK_STATUS_IGNORED: Any = _IgnoredTaskStatus()
 
 @types.coroutine
 def _started_task(
-    coro: Any, status: TaskStatus, failed: list[BaseException], finished: Event, checkpoint: Waiter
+    coro: Any,
+    status: TaskStatus,
+    failed: list[BaseException],
+    finished: Event,
+    checkpoint: Waiter[None],
 ) -> Generator[Any, Any, Any]:
     try:
         yield checkpoint
@@ -108,10 +113,15 @@ class Scope(_CoreScope):
         _check_coroutines('scope.start()', coroutine)
         return _start(self, coroutine, status)
 
-    async def __aenter__(self) -> Scope:
+    async def __aenter__(self) -> Self:
         return self.__enter__()
 
-    async def __aexit__(self, exc_type: Any, exc: Any, traceback: Any) -> bool:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
         absorbed = self._leave(exc)
         await self()
         if absorbed:

@@ -5,35 +5,39 @@ from __future__ import annotations
 import math
 import types
 from collections.abc import Generator
-from typing import Any
+from typing import Any, TypeVar
 
-from ._combinators import _coroutines
+from ._combinators import Awaited, _coroutines
 from ._scope import Scope
 from ._tonio import Waiter, sleep_until
 from ._tonio import time as _now
+from ._types import AnyCoro, GeneratorCoroutine
+
+_T = TypeVar('_T')
 
 
-def timeout(coro: Any, seconds: float) -> Any:
+def timeout(coro: Awaited[_T], seconds: float) -> GeneratorCoroutine[tuple[_T | None, bool]]:
     """Runs ``coro`` for at most ``seconds``: yield or await the returned object for
     ``(result, True)`` if it finished in time, else ``(None, False)`` once it was cancelled and
     has unwound. The arguments are checked at the call."""
-    (coro,) = _coroutines((coro,), 'timeout()')
+    (limited,) = _coroutines((coro,), 'timeout()')
     try:
         deadline = Scope(timeout=seconds)
     except BaseException:
-        coro.close()
+        limited.close()
         raise
-    return _timeout(coro, deadline)
+    return _timeout(limited, deadline)
 
 
 @types.coroutine
-def _timeout(coro: Any, deadline: Scope) -> Generator[Any, Any, tuple[Any, bool]]:
+def _timeout(coro: AnyCoro[_T], deadline: Scope) -> Generator[Any, Any, tuple[_T | None, bool]]:
     with deadline:
-        return (yield coro), True
+        result: _T = yield coro
+        return result, True
     return None, False
 
 
-def _seconds(value: Any, what: str) -> float:
+def _seconds(value: object, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f'{what} must be a number of seconds, not {type(value).__name__}')
     if math.isnan(value):
@@ -61,7 +65,7 @@ class interval:
     def period(self) -> float:
         return self._period
 
-    def tick(self) -> Waiter:
+    def tick(self) -> Waiter[None]:
         """A Waiter that resumes at the next tick; yield or await it."""
         due = self._next
         now = _now()

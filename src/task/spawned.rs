@@ -291,7 +291,9 @@ impl WaitSource for SpawnedCore {
 }
 
 /// What `spawn(...)` and `spawn_blocking(...)` return: yield or await it for the results.
-#[pyclass(frozen, module = "tonio._tonio")]
+/// `generic`: `Waiter[bool]`/`Spawned[int]` are valid at runtime too, as the stub makes them
+/// generic for type checkers.
+#[pyclass(frozen, generic, module = "tonio._tonio")]
 pub(crate) struct Spawned {
     group: Arc<SpawnedCore>,
 }
@@ -311,6 +313,12 @@ impl Spawned {
 impl Spawned {
     fn __await__(&self) -> Waiter {
         Waiter::new(self.wait_kind(), Timeout::Never)
+    }
+
+    /// As `__await__`, for `yield from` in generator syntax (like `Waiter.__iter__`): lets type
+    /// checkers see the result type, which a plain `yield` cannot give them.
+    fn __iter__(&self) -> Waiter {
+        self.__await__()
     }
 
     /// True once every task of this spawn has finished.

@@ -11,7 +11,12 @@
 //! a scope, ...) or one of the two waits that need no source (`sleep`, `yield_now`).
 //!
 //! A Waiter is single use. Its state goes FRESH -> TAKEN (the scheduler took it: yielding it again
-//! is an error) -> DONE (an `await` received its value: awaiting it again is an error).
+//! is an error) -> DONE (an `await` received its value: awaiting it again is an error). An
+//! `await` (or `yield from`) passes through OFFERED: its first step yielded the Waiter up to
+//! whoever drives the coroutine, and the scheduler takes it from there. A second step while
+//! OFFERED means nobody took it: the Waiter is being iterated (`list(w)`, `a, b = spawned`), not
+//! waited on, which raises instead of yielding itself forever. A combined wait consumes its
+//! operands straight to DONE.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
@@ -31,9 +36,12 @@ use crate::time::Timeout;
 const FRESH: u8 = 0;
 const TAKEN: u8 = 1;
 const DONE: u8 = 2;
+const OFFERED: u8 = 3;
 
 /// A single-use suspension point: yield it (generator style) or await it (`async def` style).
-#[pyclass(frozen, module = "tonio._tonio")]
+/// `generic`: `Waiter[bool]`/`Spawned[int]` are valid at runtime too, as the stub makes them
+/// generic for type checkers.
+#[pyclass(frozen, generic, module = "tonio._tonio")]
 pub(crate) struct Waiter {
     kind: WaitKind,
     timeout: Timeout,
@@ -88,7 +96,7 @@ impl Waiter {
                 item.get_type().name()?
             )));
         };
-        let (kind, timeout) = waiter.get().take()?;
+        let (kind, timeout) = waiter.get().consume()?;
         let source = match kind {
             WaitKind::Source(source) => source,
             // A sleep ends an `any` wait at its deadline: it is that wait's timeout.
@@ -185,10 +193,23 @@ impl Waiter {
 
     /// Hands the wait to the scheduler. Fails if this Waiter was already yielded once.
     pub(crate) fn take(&self) -> PyResult<(WaitKind, Timeout)> {
-        match self
+        self.claim(TAKEN)
+    }
+
+    /// Hands the wait to a combined wait, for good. DONE, not TAKEN: an `await` of a TAKEN
+    /// Waiter's `__next__` means "the scheduler resumed us", so awaiting a consumed operand
+    /// later would silently give None instead of raising.
+    fn consume(&self) -> PyResult<(WaitKind, Timeout)> {
+        self.claim(DONE)
+    }
+
+    fn claim(&self, to: u8) -> PyResult<(WaitKind, Timeout)> {
+        let claimed = self
             .state
-            .compare_exchange(FRESH, TAKEN, Ordering::AcqRel, Ordering::Acquire)
-        {
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |state| {
+                matches!(state, FRESH | OFFERED).then_some(to)
+            });
+        match claimed {
             Ok(_) => Ok((self.kind.clone(), self.timeout)),
             Err(_) => Err(PyRuntimeError::new_err(
                 "this Waiter was already yielded or awaited; a Waiter can be waited on only once \
@@ -201,12 +222,22 @@ impl Waiter {
         let this = slf.get();
         match this.state.load(Ordering::Acquire) {
             // First step of an `await`: suspend by yielding ourselves to the scheduler.
-            FRESH => Ok(Some(slf.clone().into_any().unbind())),
+            FRESH => {
+                // Lost only to a take (another thread yielding it too): its error comes there.
+                let _ = this.state.compare_exchange(
+                    FRESH,
+                    OFFERED,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                );
+                Ok(Some(slf.clone().into_any().unbind()))
+            }
             // The scheduler took us and resumed the coroutine: the await is over.
             TAKEN => {
                 this.state.store(DONE, Ordering::Release);
                 Ok(None)
             }
+            OFFERED => Err(iterated()),
             _ => Err(already_awaited()),
         }
     }
@@ -214,6 +245,13 @@ impl Waiter {
 
 fn already_awaited() -> PyErr {
     PyRuntimeError::new_err("this Waiter was already awaited; a Waiter can be waited on only once")
+}
+
+fn iterated() -> PyErr {
+    PyTypeError::new_err(
+        "a Waiter (or spawn result) is waited on by yielding or awaiting it in a tonio task, not \
+         by iterating it (did you forget a yield or an await?)",
+    )
 }
 
 #[pymethods]
@@ -317,8 +355,10 @@ impl Waiter {
     fn send(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let this = slf.get();
         match this.state.load(Ordering::Acquire) {
-            FRESH if value.is_none() => Ok(slf.clone().into_any().unbind()),
-            FRESH => Err(PyTypeError::new_err(
+            FRESH | OFFERED if value.is_none() => {
+                Ok(Self::advance(slf)?.unwrap_or_else(|| slf.py().None()))
+            }
+            FRESH | OFFERED => Err(PyTypeError::new_err(
                 "can't send a non-None value to a Waiter that has not been yielded yet",
             )),
             TAKEN => {

@@ -5,6 +5,8 @@ from tests.conftest import run_bounded
 
 import tonio.colored as tonio
 
+pytestmark = pytest.mark.tonio
+
 
 def test_set_clear_report_whether_they_changed_the_flag():
     event = tonio.Event()
@@ -35,32 +37,23 @@ def test_wait_resumes_with_true_once_set(threads):
     assert order == ['set', 'woken']
 
 
-def test_wait_on_a_set_event_returns_at_once():
+async def test_wait_on_a_set_event_returns_at_once():
     event = tonio.Event()
     event.set()
-
-    async def main():
-        return await event.wait(), await event.wait(timeout=0)
-
-    assert tonio.run(main()) == (True, True)
+    assert await event.wait() is True
+    assert await event.wait(timeout=0) is True
 
 
-def test_wait_times_out_with_false():
-    async def main():
-        start = tonio.time.time()
-        result = await tonio.Event().wait(timeout=0.05)
-        return result, tonio.time.time() - start
-
-    result, elapsed = tonio.run(main())
+async def test_wait_times_out_with_false():
+    start = tonio.time.time()
+    result = await tonio.Event().wait(timeout=0.05)
     assert result is False
-    assert elapsed >= 0.045
+    assert tonio.time.time() - start >= 0.045
 
 
-def test_zero_and_negative_timeouts_poll():
-    async def main():
-        return await tonio.Event().wait(0), await tonio.Event().wait(-1)
-
-    assert tonio.run(main()) == (False, False)
+async def test_zero_and_negative_timeouts_poll():
+    assert await tonio.Event().wait(0) is False
+    assert await tonio.Event().wait(-1) is False
 
 
 def test_set_wakes_every_waiter_exactly_once(threads):
@@ -81,54 +74,33 @@ def test_set_wakes_every_waiter_exactly_once(threads):
     assert sorted(woken) == list(range(200))
 
 
-def test_set_from_a_plain_python_thread():
+async def test_set_from_a_plain_python_thread():
     event = tonio.Event()
-
-    async def main():
-        thread = threading.Timer(0.02, event.set)
-        thread.start()
-        result = await event.wait(timeout=5)
-        thread.join()
-        return result
-
-    assert tonio.run(main()) is True
+    thread = threading.Timer(0.02, event.set)
+    thread.start()
+    result = await event.wait(timeout=5)
+    thread.join()
+    assert result is True
 
 
-def test_a_timed_out_wait_leaves_the_event_usable():
+async def test_a_timed_out_wait_leaves_the_event_usable():
     event = tonio.Event()
-
-    async def main():
-        first = await event.wait(0.01)
-        tonio.spawn.without_tracking(setter())
-        second = await event.wait(5)
-        return first, second
-
-    async def setter():
-        await tonio.sleep(0.01)
-        event.set()
-
-    assert tonio.run(main()) == (False, True)
+    assert await event.wait(0.01) is False
+    tonio.spawn.without_tracking(setter(event, 0.01))
+    assert await event.wait(5) is True
 
 
-def test_waiter_alias_matches_tonio():
+async def test_waiter_alias_matches_tonio():
     event = tonio.Event()
     event.set()
-
-    async def main():
-        return await event.waiter()
-
-    assert tonio.run(main()) is True
+    assert await event.waiter() is True
 
 
-def test_a_waiter_awaited_twice_raises_runtime_error():
-    async def main():
-        waiter = tonio.sleep(0)
+async def test_a_waiter_awaited_twice_raises_runtime_error():
+    waiter = tonio.sleep(0)
+    await waiter
+    with pytest.raises(RuntimeError, match='only once'):
         await waiter
-        with pytest.raises(RuntimeError, match='only once'):
-            await waiter
-        return 'ok'
-
-    assert tonio.run(main()) == 'ok'
 
 
 @pytest.mark.parametrize(
@@ -196,6 +168,20 @@ def test_a_spawn_result_can_be_combined(threads):
         return fired, await handle
 
     assert run_bounded(main(), threads=threads) == (0, 'slow')
+
+
+async def test_waits_that_hand_something_over_cannot_be_combined():
+    with pytest.raises(TypeError, match='cannot combine a yield_now'):
+        tonio.Waiter.any(tonio.yield_now())
+    with pytest.raises(TypeError, match='takes Events and Waiters'):
+        tonio.Waiter.any(tonio.Event(), 'x')
+    with pytest.raises(TypeError, match='cannot combine a sleep'):
+        tonio.Waiter.all(tonio.sleep(1))
+    waiter = tonio.Event().wait()
+    combined = waiter | tonio.Event().wait()
+    with pytest.raises(RuntimeError, match='only once'):
+        await waiter  # consumed by the combination
+    assert await tonio.Waiter.any(combined, timeout=0) is None
 
 
 def test_a_checkpoint_lets_another_task_cancel_the_one_that_passed_it(threads):

@@ -2,6 +2,8 @@ import pytest
 
 import tonio.colored as tonio
 
+pytestmark = pytest.mark.tonio
+
 
 async def double(value):
     await tonio.yield_now()
@@ -13,11 +15,8 @@ async def fail(message):
     raise ValueError(message)
 
 
-def test_one_coroutine_gives_its_result():
-    async def main():
-        return await tonio.spawn(double(21))
-
-    assert tonio.run(main()) == 42
+async def test_one_coroutine_gives_its_result():
+    assert await tonio.spawn(double(21)) == 42
 
 
 def test_several_coroutines_give_results_in_argument_order(threads):
@@ -31,40 +30,31 @@ def test_several_coroutines_give_results_in_argument_order(threads):
     assert tonio.run(main(), threads=threads) == ['a', 'b', 'c']
 
 
-def test_spawned_tasks_start_before_anyone_waits():
+async def test_spawned_tasks_start_before_anyone_waits():
     started = []
 
     async def child():
         started.append(True)
         await tonio.yield_now()
 
-    async def main():
-        handle = tonio.spawn(child())
-        await tonio.sleep(0.01)
-        assert started == [True]
-        await handle
-
-    tonio.run(main())
+    handle = tonio.spawn(child())
+    await tonio.sleep(0.01)
+    assert started == [True]
+    await handle
 
 
-def test_a_spawn_result_can_be_waited_twice():
-    async def main():
-        handle = tonio.spawn(double(1), double(2))
-        first = await handle
-        second = await handle
-        return first, second, handle.done()
-
-    assert tonio.run(main()) == ([2, 4], [2, 4], True)
+async def test_a_spawn_result_can_be_waited_twice():
+    handle = tonio.spawn(double(1), double(2))
+    assert await handle == [2, 4]
+    assert await handle == [2, 4]
+    assert handle.done()
 
 
-def test_no_coroutines_gives_an_empty_list():
-    async def main():
-        return await tonio.spawn()
-
-    assert tonio.run(main()) == []
+async def test_no_coroutines_gives_an_empty_list():
+    assert await tonio.spawn() == []
 
 
-def test_without_results_waits_and_discards():
+async def test_without_results_waits_and_discards():
     finished = []
 
     async def child(index):
@@ -72,44 +62,30 @@ def test_without_results_waits_and_discards():
         finished.append(index)
         return index
 
-    async def main():
-        return await tonio.spawn.without_results(child(1), child(2))
-
-    assert tonio.run(main()) is None
+    assert await tonio.spawn.without_results(child(1), child(2)) is None
     assert sorted(finished) == [1, 2]
 
 
-def test_without_results_still_raises():
-    async def main():
+async def test_without_results_still_raises():
+    with pytest.raises(ValueError, match='lost'):
         await tonio.spawn.without_results(fail('lost?'))
 
-    with pytest.raises(ValueError, match='lost'):
-        tonio.run(main())
 
-
-def test_without_tracking_runs_in_the_background():
+async def test_without_tracking_runs_in_the_background():
     finished = []
 
     async def child():
         await tonio.sleep(0.01)
         finished.append(True)
 
-    async def main():
-        assert tonio.spawn.without_tracking(child()) is None
-        await tonio.sleep(0.05)
-
-    tonio.run(main())
+    assert tonio.spawn.without_tracking(child()) is None
+    await tonio.sleep(0.05)
     assert finished == [True]
 
 
-def test_an_error_reaches_whoever_waits():
-    async def main():
-        try:
-            await tonio.spawn(double(1), fail('boom'))
-        except ValueError as error:
-            return str(error)
-
-    assert tonio.run(main()) == 'boom'
+async def test_an_error_reaches_whoever_waits():
+    with pytest.raises(ValueError, match='boom'):
+        await tonio.spawn(double(1), fail('boom'))
 
 
 def test_several_failures_are_raised_together_and_never_reported(unraisable):
@@ -134,19 +110,16 @@ def test_a_failure_nobody_waits_for_is_reported(unraisable):
     assert sorted(str(report.exc_value) for report in unraisable) == ['ignored', 'untracked']
 
 
-def test_a_sub_coroutine_runs_inline_and_returns_its_value():
+async def test_a_sub_coroutine_runs_inline_and_returns_its_value():
     async def inner(value):
         await tonio.sleep(0)
         return value + 1
 
-    async def outer():
-        first = await inner(1)
-        return await inner(first)
-
-    assert tonio.run(outer()) == 3
+    first = await inner(1)
+    assert await inner(first) == 3
 
 
-def test_a_sub_coroutine_exception_unwinds_through_await():
+async def test_a_sub_coroutine_exception_unwinds_through_await():
     async def inner():
         await tonio.yield_now()
         raise KeyError('deep')
@@ -157,35 +130,35 @@ def test_a_sub_coroutine_exception_unwinds_through_await():
         finally:
             await tonio.sleep(0)
 
-    async def outer():
-        try:
-            await middle()
-        except KeyError as error:
-            return error.args[0]
-
-    assert tonio.run(outer()) == 'deep'
+    with pytest.raises(KeyError, match='deep'):
+        await middle()
 
 
-def test_a_coroutine_can_await_a_generator_based_task_result():
+async def test_a_coroutine_can_await_a_generator_based_task_result():
     def gen_child():
         yield tonio.sleep(0)
         return 'from a generator'
 
-    async def main():
-        return await tonio.spawn(gen_child())
-
-    assert tonio.run(main()) == 'from a generator'
+    assert await tonio.spawn(gen_child()) == 'from a generator'
 
 
 @pytest.mark.parametrize('bad', [1, 'text', None, lambda: None])
-def test_spawning_a_non_coroutine_raises_type_error(bad):
-    async def main():
-        child = double(1)
-        with pytest.raises(TypeError, match='generator or coroutine'):
-            tonio.spawn(child, bad)
-        child.close()
+async def test_spawning_a_non_coroutine_raises_type_error(bad):
+    child = double(1)
+    with pytest.raises(TypeError, match='generator or coroutine'):
+        tonio.spawn(child, bad)
+    child.close()
 
-    tonio.run(main())
+
+async def test_iterating_a_spawn_result_or_a_waiter_raises_instead_of_looping():
+    # A forgotten yield/await: unpacking or listing would otherwise get the Waiter forever.
+    with pytest.raises(TypeError, match='did you forget a yield or an await'):
+        _first, _second = tonio.spawn(double(1), double(2))
+    with pytest.raises(TypeError, match='not by iterating it'):
+        list(tonio.sleep(0))
+    with pytest.raises(TypeError, match='not by iterating it'):
+        list(tonio.spawn(double(3)))
+    await tonio.sleep(0)
 
 
 def test_spawn_outside_a_runtime_raises():

@@ -2,6 +2,8 @@ import pytest
 
 import tonio
 
+pytestmark = pytest.mark.tonio
+
 
 def double(value):
     yield
@@ -14,10 +16,7 @@ def fail(message):
 
 
 def test_one_coroutine_gives_its_result():
-    def main():
-        return (yield tonio.spawn(double(21)))
-
-    assert tonio.run(main()) == 42
+    assert (yield tonio.spawn(double(21))) == 42
 
 
 def test_several_coroutines_give_results_in_argument_order(threads):
@@ -38,30 +37,21 @@ def test_spawned_tasks_start_before_anyone_waits():
         started.append(True)
         yield
 
-    def main():
-        handle = tonio.spawn(child())
-        yield tonio.sleep(0.01)
-        assert started == [True]
-        yield handle
-
-    tonio.run(main())
+    handle = tonio.spawn(child())
+    yield tonio.sleep(0.01)
+    assert started == [True]
+    yield handle
 
 
 def test_a_spawn_result_can_be_waited_twice():
-    def main():
-        handle = tonio.spawn(double(1), double(2))
-        first = yield handle
-        second = yield handle
-        return first, second, handle.done()
-
-    assert tonio.run(main()) == ([2, 4], [2, 4], True)
+    handle = tonio.spawn(double(1), double(2))
+    assert (yield handle) == [2, 4]
+    assert (yield handle) == [2, 4]
+    assert handle.done()
 
 
 def test_no_coroutines_gives_an_empty_list():
-    def main():
-        return (yield tonio.spawn())
-
-    assert tonio.run(main()) == []
+    assert (yield tonio.spawn()) == []
 
 
 def test_without_results_waits_and_discards():
@@ -72,19 +62,13 @@ def test_without_results_waits_and_discards():
         finished.append(index)
         return index
 
-    def main():
-        return (yield tonio.spawn.without_results(child(1), child(2)))
-
-    assert tonio.run(main()) is None
+    assert (yield tonio.spawn.without_results(child(1), child(2))) is None
     assert sorted(finished) == [1, 2]
 
 
 def test_without_results_still_raises():
-    def main():
-        yield tonio.spawn.without_results(fail('lost?'))
-
     with pytest.raises(ValueError, match='lost'):
-        tonio.run(main())
+        yield tonio.spawn.without_results(fail('lost?'))
 
 
 def test_without_tracking_runs_in_the_background():
@@ -94,22 +78,14 @@ def test_without_tracking_runs_in_the_background():
         yield tonio.sleep(0.01)
         finished.append(True)
 
-    def main():
-        assert tonio.spawn.without_tracking(child()) is None
-        yield tonio.sleep(0.05)
-
-    tonio.run(main())
+    assert tonio.spawn.without_tracking(child()) is None
+    yield tonio.sleep(0.05)
     assert finished == [True]
 
 
 def test_an_error_reaches_whoever_waits():
-    def main():
-        try:
-            yield tonio.spawn(double(1), fail('boom'))
-        except ValueError as error:
-            return str(error)
-
-    assert tonio.run(main()) == 'boom'
+    with pytest.raises(ValueError, match='boom'):
+        yield tonio.spawn(double(1), fail('boom'))
 
 
 def test_several_failures_are_raised_together_and_never_reported(unraisable):
@@ -139,12 +115,9 @@ def test_a_sub_generator_runs_inline_and_returns_its_value():
         yield tonio.sleep(0)
         return value + 1
 
-    def outer():
-        first = yield inner(1)
-        second = yield from inner(first)
-        return second
-
-    assert tonio.run(outer()) == 3
+    first = yield inner(1)
+    second = yield from inner(first)
+    assert second == 3
 
 
 def test_a_sub_generator_exception_unwinds_like_yield_from():
@@ -158,33 +131,33 @@ def test_a_sub_generator_exception_unwinds_like_yield_from():
         finally:
             yield tonio.sleep(0)
 
-    def outer():
-        try:
-            yield middle()
-        except KeyError as error:
-            return error.args[0]
-
-    assert tonio.run(outer()) == 'deep'
+    with pytest.raises(KeyError, match='deep'):
+        yield middle()
 
 
 def test_a_generator_can_yield_a_coroutine_inline():
     async def native():
         return 'native'
 
-    def main():
-        return (yield native())
-
-    assert tonio.run(main()) == 'native'
+    assert (yield native()) == 'native'
 
 
 @pytest.mark.parametrize('bad', [1, 'text', None, lambda: None])
 def test_spawning_a_non_coroutine_raises_type_error(bad):
-    def main():
-        with pytest.raises(TypeError, match='generator or coroutine'):
-            tonio.spawn(double(1), bad)
-        yield
+    with pytest.raises(TypeError, match='generator or coroutine'):
+        tonio.spawn(double(1), bad)
+    yield
 
-    tonio.run(main())
+
+def test_iterating_a_spawn_result_or_a_waiter_raises_instead_of_looping():
+    # A forgotten yield/await: unpacking or listing would otherwise get the Waiter forever.
+    with pytest.raises(TypeError, match='did you forget a yield or an await'):
+        _first, _second = tonio.spawn(double(1), double(2))
+    with pytest.raises(TypeError, match='not by iterating it'):
+        list(tonio.sleep(0))
+    with pytest.raises(TypeError, match='not by iterating it'):
+        list(tonio.spawn(double(3)))
+    yield tonio.sleep(0)
 
 
 def test_spawn_outside_a_runtime_raises():
@@ -199,12 +172,8 @@ def test_spawn_outside_a_runtime_raises():
     [([1, 2], 'list'), (3.5, 'float'), (object(), 'object')],
 )
 def test_yielding_something_else_throws_type_error_into_the_task(yielded, match):
-    def main():
-        with pytest.raises(TypeError, match=match):
-            yield yielded
-        return 'survived'
-
-    assert tonio.run(main()) == 'survived'
+    with pytest.raises(TypeError, match=match):
+        yield yielded
 
 
 def test_yielding_an_asyncio_future_is_refused_by_name():

@@ -38,7 +38,7 @@ def _interleave(targets: list[Any]) -> list[Any]:
     first = targets[0][0]
     mine = [target for target in targets if target[0] == first]
     others = [target for target in targets if target[0] != first]
-    ordered = []
+    ordered: list[Any] = []
     for index in range(max(len(mine), len(others))):
         ordered.extend(group[index] for group in (mine, others) if index < len(group))
     return ordered

@@ -291,7 +291,8 @@ def _sendto(sock: SocketType, data: Any, *flags_and_address: Any) -> Generator[A
     else:
         raise TypeError('sendto() takes (data, address) or (data, flags, address)')
     address = yield _resolve_address(sock, address, local=False)
-    return (yield sock._retry('w', sock._sock.sendto, data, flags, address))
+    sent: int = yield sock._retry('w', sock._sock.sendto, data, flags, address)
+    return sent
 
 
 def _is_numeric(family: int, host: Any) -> bool:

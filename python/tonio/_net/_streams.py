@@ -36,8 +36,9 @@ class StreamWatcher:
     def __exit__(self, *exc_info: object) -> None:
         return None
 
-    def waiter(self, timeout: float | None = None) -> Waiter | None:
-        return self._arm(timeout)
+    def waiter(self, timeout: float | None = None) -> Waiter[bool] | None:
+        waiter: Waiter[bool] | None = self._arm(timeout)
+        return waiter
 
     def ready(self) -> bool:
         return self._arm(None) is None
@@ -103,10 +104,10 @@ class SocketStream(Stream):
         """Waits until data can be written: True, or False when ``timeout`` seconds pass."""
         return _wait_ready(self.socket._scheduled().arm_w, timeout)
 
-    def waiter_readable(self, timeout: float | None = None) -> Waiter | None:
+    def waiter_readable(self, timeout: float | None = None) -> Waiter[bool] | None:
         return self.socket._scheduled().arm_r(timeout)
 
-    def waiter_writable(self, timeout: float | None = None) -> Waiter | None:
+    def waiter_writable(self, timeout: float | None = None) -> Waiter[bool] | None:
         return self.socket._scheduled().arm_w(timeout)
 
     def watch_readable(self) -> StreamWatcher:

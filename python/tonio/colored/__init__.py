@@ -37,6 +37,7 @@ from .._tonio import spawn as spawn
 from .._tonio import spawn_blocking as spawn_blocking
 from .._tonio import yield_now as yield_now
 from ..exceptions import CancelledError as CancelledError
+from . import mark as mark
 from . import time as time
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     'main',
     'map',
     'map_blocking',
+    'mark',
     'move_on_after',
     'run',
     'runtime',
