@@ -240,15 +240,20 @@ def _accept(sock: SocketType) -> Generator[Any, Any, tuple[SocketType, Any]]:
 @types.coroutine
 def _connect(sock: SocketType, address: Any) -> Generator[Any, Any, None]:
     address = yield _resolve_address(sock, address, local=False)
+    # epoll reports a socket that has not begun to connect (TCP_CLOSE) as hung up, and the
+    # reactor keeps a hang-up for good: registered before connect(), the socket would look
+    # readable forever and a read finding nothing would retry without end. So it is registered
+    # (afresh, if it already was) only once connect() has begun.
+    sock._deregister()
+    try:
+        sock._sock.connect(address)
+    except (BlockingIOError, InterruptedError):
+        pass
+    else:
+        return
     io = sock._scheduled()
     io._enter('w')
     try:
-        try:
-            sock._sock.connect(address)
-        except (BlockingIOError, InterruptedError):
-            pass
-        else:
-            return
         while True:
             waiter = io.arm_w()
             if waiter is not None:
