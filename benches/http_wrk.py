@@ -213,7 +213,7 @@ def report(args, interpreter, available):
             print(f'(failed {name}: {error})')
     baseline = results.get('asyncio (streams)', {}).get('requests_per_s')
     print(
-        '| implementation | requests/s | p50 µs | p99 µs | server CPU µs/request | errors '
+        '\n| implementation | requests/s | p50 µs | p99 µs | server CPU µs/request | errors '
         '| this / asyncio (streams) |'
     )
     print('|---|---|---|---|---|---|---|')
