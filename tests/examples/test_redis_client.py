@@ -266,7 +266,8 @@ def test_a_client_refuses_a_second_task(redis_address, key):
     async def main():
         async with await connect(redis_address) as client:
             blocked = tonio.colored.spawn(client.execute_command('BLPOP', key, 0.5))
-            await tonio.colored.sleep(0.05)
+            while not client._busy.locked():  # until the BLPOP holds the connection
+                await tonio.colored.sleep(0.001)
             with pytest.raises(RuntimeError, match='one task at a time'):
                 await client.ping()
             return await blocked
