@@ -36,6 +36,24 @@ $(VENV_FT)/.bench-ready: $(VENV_FT)/.ready
 	$(VENV_FT)/bin/pip install -q uvloop || echo "uvloop did not build here: the benchmarks will skip it"
 	touch $@
 
+# Debian packages the tests and benchmarks talk to: a real Redis for examples/redis_client.py,
+# curl and wrk for examples/http_server.py, openssl for TLS. Installed only when missing.
+DEPS_PACKAGES := redis-server:redis-server wrk:wrk curl:curl openssl:openssl
+
+.PHONY: deps
+deps: ## install the Debian packages the tests and benchmarks need (redis-server, wrk, curl, openssl), if missing
+	@missing=$$(for entry in $(DEPS_PACKAGES); do \
+		command -v $${entry%%:*} >/dev/null || echo $${entry#*:}; done); \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing" $$missing; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		{ $$sudo apt-get update -q && \
+		  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; } \
+		|| { echo "make deps: could not install" $$missing "(Debian packages, with apt-get as root): install them, then run make again" >&2; exit 1; }; \
+		for entry in $(DEPS_PACKAGES); do command -v $${entry%%:*} >/dev/null \
+			|| { echo "make deps: $${entry%%:*} is still missing after installing $${entry#*:}" >&2; exit 1; }; done; \
+	fi
+
 .PHONY: venvs
 venvs: $(VENV_GIL)/.ready $(VENV_FT)/.ready ## create both virtual environments (builds a free-threaded CPython if needed)
 
@@ -45,13 +63,13 @@ build: venvs ## build the extension in release mode into both environments
 	CARGO_TARGET_DIR=target/ft VIRTUAL_ENV=$(CURDIR)/$(VENV_FT) $(VENV_FT)/bin/maturin develop --release -q
 
 .PHONY: test
-test: build ## cargo test, then pytest on the GIL and the free-threaded interpreter
+test: deps build ## cargo test, then pytest on the GIL and the free-threaded interpreter
 	PYO3_PYTHON=$(CURDIR)/$(VENV_GIL)/bin/python CARGO_TARGET_DIR=target/test cargo test --quiet
 	$(VENV_GIL)/bin/python -m pytest $(PYTEST_ARGS)
 	$(VENV_FT)/bin/python -m pytest $(PYTEST_ARGS)
 
 .PHONY: bench
-bench: build $(VENV_FT)/.bench-ready ## the benchmarks, against asyncio/uvloop/trio on both interpreters
+bench: deps build $(VENV_FT)/.bench-ready ## the benchmarks, against asyncio/uvloop/trio on both interpreters
 	$(VENV_GIL)/bin/python benches/run.py
 	$(VENV_FT)/bin/python benches/run.py
 
@@ -59,8 +77,8 @@ bench: build $(VENV_FT)/.bench-ready ## the benchmarks, against asyncio/uvloop/t
 lint: venvs ## cargo fmt/clippy, ruff, the .pyi stub check, mypy --strict and the typing samples
 	cargo fmt --check
 	CARGO_TARGET_DIR=target/test cargo clippy --all-targets -- -D warnings
-	$(VENV_GIL)/bin/ruff format --check python tests benches
-	$(VENV_GIL)/bin/ruff check python tests benches
+	$(VENV_GIL)/bin/ruff format --check python tests benches examples
+	$(VENV_GIL)/bin/ruff check python tests benches examples
 	$(VENV_GIL)/bin/python -m mypy.stubtest tonio._tonio
 	$(VENV_GIL)/bin/python -m mypy
 	$(VENV_GIL)/bin/python tests/typing/check_errors.py tests/typing/expected_errors.py
@@ -68,8 +86,8 @@ lint: venvs ## cargo fmt/clippy, ruff, the .pyi stub check, mypy --strict and th
 .PHONY: format
 format: venvs ## format Rust and Python sources
 	cargo fmt
-	$(VENV_GIL)/bin/ruff format python tests benches
-	$(VENV_GIL)/bin/ruff check --fix python tests benches
+	$(VENV_GIL)/bin/ruff format python tests benches examples
+	$(VENV_GIL)/bin/ruff check --fix python tests benches examples
 
 .PHONY: clean
 clean: ## remove build outputs and virtual environments

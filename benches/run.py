@@ -1,10 +1,12 @@
 """Runs the benchmarks on this interpreter and prints tables of ratios against the peers.
 
 The benchmarks: one million coroutines (``million.py``), 100k random sleeps (``sleeps.py``), a
-100k-task scope cancelled at once (``scopes.py``), and N waiters abandoning one event
-(``waiters.py``). Every measurement runs in a fresh process
+100k-task scope cancelled at once (``scopes.py``), N waiters abandoning one event
+(``waiters.py``), a TCP echo under a closed-loop load (``echo.py``) and ``wrk`` against the
+example HTTP server (``http_wrk.py``). Every measurement runs in a fresh process
 (so one implementation's heap and GC state cannot skew another's); the median of the repeats is
-reported. Usage: ``python benches/run.py [--repeat N] [--only SUBSTRING] [--bench NAME]``.
+reported. Usage: ``python benches/run.py [--repeat N] [--only SUBSTRING] [--bench NAME]
+[--duration SECONDS]``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import echo  # noqa: E402
+import http_wrk  # noqa: E402
 import million  # noqa: E402
 import scopes  # noqa: E402
 import sleeps  # noqa: E402
@@ -169,7 +173,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--only', default='')
-    parser.add_argument('--bench', choices=['million', 'sleeps', 'scopes', 'waiters'], default=None)
+    parser.add_argument(
+        '--bench',
+        choices=['million', 'sleeps', 'scopes', 'waiters', 'echo', 'http'],
+        default=None,
+    )
+    parser.add_argument('--duration', type=float, default=None, help='seconds per echo/http run')
     args = parser.parse_args()
 
     if args.bench in (None, 'million'):
@@ -194,6 +203,10 @@ def main():
         )
     if args.bench in (None, 'waiters'):
         report_waiters(args)
+    if args.bench in (None, 'echo'):
+        echo.report(args, interpreter_label(), available)
+    if args.bench in (None, 'http'):
+        http_wrk.report(args, interpreter_label(), available)
 
 
 if __name__ == '__main__':

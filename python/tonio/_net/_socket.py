@@ -240,9 +240,9 @@ def _accept(sock: SocketType) -> Generator[Any, Any, tuple[SocketType, Any]]:
 @types.coroutine
 def _connect(sock: SocketType, address: Any) -> Generator[Any, Any, None]:
     address = yield _resolve_address(sock, address, local=False)
-    # Registered only once the connection attempt is under way: a socket that never connected
-    # reports itself hung up and writable, and that stale state must not be taken for the
-    # attempt's outcome.
+    # epoll reports a socket that has not begun to connect as hung up: registered before
+    # connect(), that stale state would be taken for the attempt's outcome. So it is registered
+    # (afresh, if it already was) only once connect() has begun.
     sock._deregister()
     try:
         sock._sock.connect(address)
