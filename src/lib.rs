@@ -14,6 +14,7 @@ mod reactor;
 mod runtime;
 mod scheduler;
 mod scope;
+mod signals;
 mod task;
 mod time;
 mod wait;
@@ -31,6 +32,8 @@ fn _tonio(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<runtime::Runtime>()?;
     module.add_class::<scope::Scope>()?;
     module.add_class::<io::ScheduledIO>()?;
+    module.add_class::<signals::SignalReceiver>()?;
+    module.add_function(wrap_pyfunction!(signals::open_signal_receiver, module)?)?;
     module.add_function(wrap_pyfunction!(io::register, module)?)?;
     module.add("spawn", task::Spawn)?;
     module.add_class::<blocking::SpawnBlocking>()?;

@@ -30,11 +30,13 @@ from ._scope import move_on_after as move_on_after
 from ._scope import scope as scope
 from ._tonio import Event as Event
 from ._tonio import Runtime as Runtime
+from ._tonio import SignalReceiver as SignalReceiver
 from ._tonio import Spawned as Spawned
 from ._tonio import Waiter as Waiter
 from ._tonio import __version__ as __version__
 from ._tonio import block_on as block_on
 from ._tonio import map_blocking as map_blocking
+from ._tonio import open_signal_receiver as open_signal_receiver
 from ._tonio import sleep as sleep
 from ._tonio import spawn as spawn
 from ._tonio import spawn_blocking as spawn_blocking
@@ -46,6 +48,7 @@ __all__ = [
     'Event',
     'Runtime',
     'Scope',
+    'SignalReceiver',
     'Spawned',
     'Waiter',
     'as_completed',
@@ -57,6 +60,7 @@ __all__ = [
     'map_blocking',
     'mark',
     'move_on_after',
+    'open_signal_receiver',
     'run',
     'runtime',
     'scope',

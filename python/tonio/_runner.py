@@ -8,7 +8,7 @@ from __future__ import annotations
 import atexit
 import functools
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ParamSpec, TypeVar, Unpack, overload
 
 from ._tonio import Runtime
@@ -36,6 +36,7 @@ def runtime(
     blocking_threadpool_size: int = 128,
     blocking_threadpool_idle_ttl: float = 30,
     virtual_clock: bool = False,
+    signals: Iterable[int] | None = None,
 ) -> Runtime:
     """A reusable runtime: call ``run_until_complete(coro)`` as often as needed, then ``close()``
     (or use it as a context manager).
@@ -46,6 +47,9 @@ def runtime(
     ``blocking_threadpool_idle_ttl``: seconds an idle blocking thread waits before exiting.
     ``virtual_clock``: for tests, time stands still while any task can run and jumps to the next
     timer when every task waits, so sleeps and timeouts cost no real time.
+    ``signals``: signal numbers the runtime takes over while it runs (it must run on the main
+    thread): they no longer do their default action (or raise KeyboardInterrupt, for SIGINT)
+    and reach the tasks that ``open_signal_receiver()`` for them.
     """
     rt = Runtime(
         threads=threads,
@@ -53,6 +57,7 @@ def runtime(
         blocking_threadpool_size=blocking_threadpool_size,
         blocking_threadpool_idle_ttl=blocking_threadpool_idle_ttl,
         virtual_clock=virtual_clock,
+        signals=signals,
     )
     _open_runtimes.add(rt)
     return rt

@@ -18,7 +18,7 @@ What a type checker can know differs between the two syntaxes:
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Generator
+from collections.abc import Coroutine, Generator, Iterable
 from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict, TypeVar
 
 from ._tonio import Spawned, Waiter
@@ -61,3 +61,4 @@ class RuntimeOptions(TypedDict, total=False):
     blocking_threadpool_size: int
     blocking_threadpool_idle_ttl: float
     virtual_clock: bool
+    signals: Iterable[int] | None

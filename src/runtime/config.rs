@@ -22,6 +22,8 @@ pub(crate) struct Config {
     pub(crate) blocking_idle_ttl: Duration,
     /// Time advances only when every task waits, straight to the next timer (`virtual_clock`).
     pub(crate) virtual_clock: bool,
+    /// Signals the runtime receives for `open_signal_receiver` instead of their Python handlers.
+    pub(crate) signals: Vec<i32>,
 }
 
 /// The options as Python passed them.
@@ -31,6 +33,7 @@ pub(crate) struct Options<'py> {
     pub(crate) blocking_threadpool_size: Option<i64>,
     pub(crate) blocking_threadpool_idle_ttl: Option<Bound<'py, PyAny>>,
     pub(crate) virtual_clock: bool,
+    pub(crate) signals: Option<Bound<'py, PyAny>>,
 }
 
 fn in_range(name: &str, value: i64, max: i64) -> PyResult<usize> {
@@ -65,14 +68,65 @@ impl Config {
             None => Duration::from_secs_f64(DEFAULT_BLOCKING_IDLE_TTL),
             Some(ttl) => idle_ttl(&ttl)?,
         };
+        let signals = match options.signals {
+            None => Vec::new(),
+            Some(signals) if signals.is_none() => Vec::new(),
+            Some(signals) => signal_numbers(py, &signals)?,
+        };
         Ok(Self {
             threads,
             context: options.context,
             blocking_threads,
             blocking_idle_ttl,
             virtual_clock: options.virtual_clock,
+            signals,
         })
     }
+}
+
+/// The `signals` option: distinct, valid signal numbers (`signal.Signals` members or ints).
+fn signal_numbers(py: Python<'_>, signals: &Bound<'_, PyAny>) -> PyResult<Vec<i32>> {
+    let module = py.import("signal")?;
+    let valid = module.call_method0("valid_signals")?;
+    let uncatchable: [i32; 2] = [
+        module.getattr("SIGKILL")?.extract()?,
+        module.getattr("SIGSTOP")?.extract()?,
+    ];
+    let mut numbers = Vec::new();
+    for signal in signals.try_iter().map_err(|_| {
+        PyTypeError::new_err("signals must be a list of signal numbers (e.g. [signal.SIGHUP])")
+    })? {
+        let signal = signal?;
+        if signal.is_instance_of::<pyo3::types::PyBool>() {
+            return Err(PyTypeError::new_err(
+                "signals must be signal numbers, not bools",
+            ));
+        }
+        let number: i32 = signal.extract().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "signals must be signal numbers, not {}",
+                signal
+                    .get_type()
+                    .name()
+                    .map_or_else(|_| "?".to_owned(), |name| name.to_string())
+            ))
+        })?;
+        if !valid.contains(number)? || !(1..64).contains(&number) {
+            return Err(PyValueError::new_err(format!(
+                "{number} is not a signal this platform can deliver"
+            )));
+        }
+        if uncatchable.contains(&number) {
+            return Err(PyValueError::new_err(format!(
+                "signal {number} (SIGKILL or SIGSTOP) cannot be caught, so no runtime can \
+                 listen to it"
+            )));
+        }
+        if !numbers.contains(&number) {
+            numbers.push(number);
+        }
+    }
+    Ok(numbers)
 }
 
 fn idle_ttl(ttl: &Bound<'_, PyAny>) -> PyResult<Duration> {

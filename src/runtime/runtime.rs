@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use pyo3::exceptions::{PyOSError, PyRuntimeError};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 use super::config::{Config, Options};
@@ -21,6 +21,7 @@ use super::shared::Shared;
 use crate::py::{check_unstarted, expect_coroutine};
 use crate::reactor::SignalWakeup;
 use crate::scheduler::spawn_workers;
+use crate::signals::SignalHandlers;
 use crate::task::{Collect, Completion, SpawnedCore, Task};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -54,6 +55,13 @@ impl Runtime {
         let shared = &self.shared;
         // Before the root task can run: a signal it raises must already find our wakeup fd.
         let mut signals = SignalWakeup::install(py, shared.reactor())?;
+        if signals.is_none() && !shared.config.signals.is_empty() {
+            return Err(PyValueError::new_err(
+                "a runtime that listens to signals (its signals option) must run on the main \
+                 thread: Python delivers signals there only",
+            ));
+        }
+        let handlers = SignalHandlers::install(py, &shared.config.signals)?;
         // A signal that arrived before the wakeup fd was ours left no byte to wake the reactor.
         py.check_signals()?;
         let root = SpawnedCore::tasks(1, Collect::Single);
@@ -93,7 +101,7 @@ impl Runtime {
                 continue;
             }
             if let Some(signals) = signals.as_mut() {
-                signals.drain();
+                shared.signal_hub().deliver(&signals.drain());
             }
             if let Err(err) = py.check_signals() {
                 if interrupt.is_some() {
@@ -106,6 +114,7 @@ impl Runtime {
             }
         }
         shared.set_root(None);
+        drop(handlers);
         drop(signals);
         release_free_memory();
         if let Some(err) = interrupt {
@@ -168,6 +177,7 @@ impl Runtime {
         blocking_threadpool_size = None,
         blocking_threadpool_idle_ttl = None,
         virtual_clock = false,
+        signals = None,
     ))]
     fn new(
         py: Python<'_>,
@@ -176,6 +186,7 @@ impl Runtime {
         blocking_threadpool_size: Option<i64>,
         blocking_threadpool_idle_ttl: Option<Bound<'_, PyAny>>,
         virtual_clock: bool,
+        signals: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         if on_worker() {
             // Closing it from here would have a worker thread join itself.
@@ -190,6 +201,7 @@ impl Runtime {
             blocking_threadpool_size,
             blocking_threadpool_idle_ttl,
             virtual_clock,
+            signals,
         };
         let config = Config::new(py, options)?;
         let shared = Arc::new(Shared::new(config).map_err(|err| {

@@ -18,6 +18,7 @@ use crate::blocking::BlockingPool;
 use crate::py::{attached, copy_current_context};
 use crate::reactor::Reactor;
 use crate::scheduler::{Idle, RunQueues};
+use crate::signals::SignalHub;
 use crate::task::{SpawnedCore, Task, TaskRegistry};
 use crate::time::{Armed, Clock, TimerTarget, Timers};
 
@@ -30,6 +31,7 @@ pub(crate) struct Shared {
     blocking: BlockingPool,
     registry: TaskRegistry,
     reactor: Reactor,
+    signal_hub: SignalHub,
     /// The join group of the coroutine `run_until_complete` is waiting for.
     root: ArcSwapOption<SpawnedCore>,
     /// Last references handed over by threads where Python must not run (the reactor), for a
@@ -48,6 +50,7 @@ impl Shared {
             blocking: BlockingPool::new(config.blocking_threads, config.blocking_idle_ttl),
             registry: TaskRegistry::new(),
             reactor: Reactor::new()?,
+            signal_hub: SignalHub::default(),
             root: ArcSwapOption::empty(),
             graveyard: SegQueue::new(),
             shutdown: AtomicBool::new(false),
@@ -81,6 +84,10 @@ impl Shared {
 
     pub(crate) fn reactor(&self) -> &Reactor {
         &self.reactor
+    }
+
+    pub(crate) fn signal_hub(&self) -> &SignalHub {
+        &self.signal_hub
     }
 
     /// Drops a reference that may be the last one of something whose drop runs Python code (a

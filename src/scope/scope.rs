@@ -4,6 +4,7 @@
 //! the block); `async def` code uses `async with`, whose exit waits for the children (defined in
 //! `python/tonio/_scope.py` on top of this class, since only an awaitable can wait).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use pyo3::exceptions::{PyRuntimeError, PyTimeoutError, PyTypeError};
@@ -24,6 +25,8 @@ pub(crate) struct Scope {
     /// `fail_after`: a timeout raises TimeoutError instead of passing silently.
     fail_on_timeout: bool,
     timeout_seconds: Option<f64>,
+    /// The body ended with this scope's own CancelledError, which it absorbed.
+    cancelled_caught: AtomicBool,
 }
 
 fn entering_task(what: &str) -> PyResult<Arc<Task>> {
@@ -38,7 +41,11 @@ impl Scope {
     /// Leaves the body; returns whether the exception unwinding through it is absorbed.
     fn leave(&self, raised: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
         let task = entering_task("a scope")?;
-        Ok(self.core.exit(&task, raised)?.absorbed)
+        let absorbed = self.core.exit(&task, raised)?.absorbed;
+        if absorbed {
+            self.cancelled_caught.store(true, Ordering::Release);
+        }
+        Ok(absorbed)
     }
 
     fn timeout_error(&self) -> PyErr {
@@ -81,6 +88,7 @@ impl Scope {
             core: ScopeCore::new(runtime, parsed, cancel_on_exc),
             fail_on_timeout,
             timeout_seconds,
+            cancelled_caught: AtomicBool::new(false),
         })
     }
 
@@ -142,6 +150,13 @@ impl Scope {
     #[getter]
     fn cancelled(&self) -> bool {
         self.core.cancel_called()
+    }
+
+    /// True if the body was cut short by this scope's own cancellation (its `cancel()`, its
+    /// deadline, a failing child), which the scope then absorbed (trio's name).
+    #[getter]
+    fn cancelled_caught(&self) -> bool {
+        self.cancelled_caught.load(Ordering::Acquire)
     }
 
     /// True if the scope's deadline passed before it finished.

@@ -279,3 +279,23 @@ def test_a_task_cancelled_from_outside_is_not_absorbed_by_its_own_scopes():
 
     run_bounded(main())
     assert log == []
+
+
+def test_cancelled_caught_says_whether_the_scope_cut_its_body_short():
+    async def main():
+        async with tonio.scope() as cancelled:
+            cancelled.cancel()
+            await tonio.Event().wait()
+        with tonio.move_on_after(0.01) as expired:
+            await tonio.sleep(3600)
+        with tonio.move_on_after(3600) as finished:
+            await tonio.sleep(0)
+        async with tonio.scope() as cancelled_too_late:
+            await tonio.sleep(0)
+        cancelled_too_late.cancel()
+        return [
+            (s.cancelled, s.cancelled_caught)
+            for s in (cancelled, expired, finished, cancelled_too_late)
+        ]
+
+    assert run_bounded(main()) == [(True, True), (True, True), (False, False), (True, False)]

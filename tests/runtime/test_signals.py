@@ -1,4 +1,5 @@
-"""Ctrl-C during run: the runtime stops, cancels what runs, and raises KeyboardInterrupt."""
+"""Signals: Ctrl-C during run (the runtime stops, cancels what runs, raises KeyboardInterrupt),
+and the signals a runtime listens to (`signals=[...]`), received with `open_signal_receiver`."""
 
 import os
 import signal
@@ -100,3 +101,258 @@ def test_ctrl_c_from_outside_stops_a_real_program():
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 3, stderr
     assert stdout.split() == ['cleaned', 'up', 'interrupted']
+
+
+# --- open_signal_receiver -------------------------------------------------------------------
+
+
+def kill(signum):
+    os.kill(os.getpid(), signum)
+
+
+def test_a_receiver_gets_each_signal_in_order_of_arrival(threads):
+    def main():
+        with tonio.open_signal_receiver(signal.SIGUSR1, signal.SIGUSR2) as receiver:
+            assert receiver.signals == [signal.SIGUSR1, signal.SIGUSR2]
+            kill(signal.SIGUSR2)
+            first = yield receiver.receive()
+            kill(signal.SIGUSR1)
+            second = yield receiver.receive()
+        return first, second
+
+    assert tonio.run(main(), threads=threads, signals=[signal.SIGUSR1, signal.SIGUSR2]) == (
+        signal.SIGUSR2,
+        signal.SIGUSR1,
+    )
+
+
+def test_a_signal_wakes_a_task_already_waiting():
+    got = []
+
+    def listener(receiver, ready):
+        ready.set()
+        got.append((yield receiver.receive()))
+
+    def main():
+        with tonio.open_signal_receiver(signal.SIGHUP) as receiver:
+            ready = tonio.Event()
+            handle = tonio.spawn(listener(receiver, ready))
+            yield ready.wait()
+            yield tonio.sleep(0.01)
+            kill(signal.SIGHUP)
+            yield handle
+
+    tonio.run(main(), threads=2, signals=[signal.SIGHUP])
+    assert got == [signal.SIGHUP]
+
+
+def test_every_open_receiver_of_a_signal_gets_it_and_others_do_not():
+    def main():
+        with (
+            tonio.open_signal_receiver(signal.SIGUSR1) as one,
+            tonio.open_signal_receiver(signal.SIGUSR1, signal.SIGUSR2) as two,
+            tonio.open_signal_receiver(signal.SIGUSR2) as other,
+        ):
+            kill(signal.SIGUSR1)
+            a, b = yield tonio.spawn(one_of(one), one_of(two))
+            yield tonio.sleep(0.02)
+            return a, b, other.pending
+
+    def one_of(receiver):
+        return (yield receiver.receive())
+
+    assert tonio.run(main(), signals=[signal.SIGUSR1, signal.SIGUSR2]) == (
+        signal.SIGUSR1,
+        signal.SIGUSR1,
+        0,
+    )
+
+
+def test_repeats_of_a_signal_not_yet_taken_are_received_once():
+    def main():
+        with tonio.open_signal_receiver(signal.SIGUSR1, signal.SIGUSR2) as receiver:
+            for signum in (signal.SIGUSR1, signal.SIGUSR1, signal.SIGUSR2, signal.SIGUSR1):
+                kill(signum)
+                yield tonio.sleep(0.01)
+            yield tonio.sleep(0.02)
+            assert receiver.pending == 2
+            first = yield receiver.receive()
+            second = yield receiver.receive()
+            return first, second, receiver.pending
+
+    assert tonio.run(main(), signals=[signal.SIGUSR1, signal.SIGUSR2]) == (
+        signal.SIGUSR1,
+        signal.SIGUSR2,
+        0,
+    )
+
+
+def test_signals_outside_any_open_receiver_are_dropped_not_acted_on():
+    def main():
+        # Listened to, nobody receiving: neither the default action (terminate) nor a queue.
+        kill(signal.SIGUSR1)
+        yield tonio.sleep(0.02)
+        with tonio.open_signal_receiver(signal.SIGUSR1) as receiver:
+            yield tonio.sleep(0.02)
+            return receiver.pending
+
+    assert tonio.run(main(), signals=[signal.SIGUSR1]) == 0
+
+
+def test_a_cancelled_receive_loses_no_signal():
+    def main():
+        with tonio.open_signal_receiver(signal.SIGUSR1) as receiver:
+            with tonio.move_on_after(0.01) as cancelled:
+                yield receiver.receive()
+            assert cancelled.cancelled_caught
+            kill(signal.SIGUSR1)
+            return (yield receiver.receive())
+
+    assert tonio.run(main(), signals=[signal.SIGUSR1]) == signal.SIGUSR1
+
+
+def test_generator_iteration_and_async_for():
+    def gen_main():
+        with tonio.open_signal_receiver(signal.SIGUSR2) as receiver:
+            kill(signal.SIGUSR2)
+            for waiter in receiver:
+                return (yield waiter)
+
+    async def async_main():
+        with tonio.colored.open_signal_receiver(signal.SIGUSR2) as receiver:
+            kill(signal.SIGUSR2)
+            async for signum in receiver:
+                return signum
+
+    assert tonio.run(gen_main(), signals=[signal.SIGUSR2]) == signal.SIGUSR2
+    assert tonio.colored.run(async_main(), signals=[signal.SIGUSR2]) == signal.SIGUSR2
+
+
+def test_sigint_listened_to_is_received_instead_of_raising():
+    def main():
+        with tonio.open_signal_receiver(signal.SIGINT) as receiver:
+            kill(signal.SIGINT)
+            return (yield receiver.receive())
+
+    assert tonio.run(main(), signals=[signal.SIGINT]) == signal.SIGINT
+
+
+def test_the_previous_handlers_come_back_after_the_run():
+    seen = []
+    previous = signal.signal(signal.SIGUSR1, lambda signum, frame: seen.append(signum))
+    try:
+
+        def main():
+            yield tonio.sleep(0)
+
+        tonio.run(main(), signals=[signal.SIGUSR1, signal.SIGUSR2])
+        assert signal.getsignal(signal.SIGUSR2) is signal.SIG_DFL
+        kill(signal.SIGUSR1)
+        assert seen == [signal.SIGUSR1]
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+
+
+def test_misuse_gets_clear_errors():
+    def not_listened():
+        tonio.open_signal_receiver(signal.SIGUSR2)
+        yield
+
+    with pytest.raises(ValueError, match='not one this runtime listens to'):
+        tonio.run(not_listened(), signals=[signal.SIGUSR1])
+
+    def none_given():
+        tonio.open_signal_receiver()
+        yield
+
+    with pytest.raises(ValueError, match='at least one signal'):
+        tonio.run(none_given(), signals=[signal.SIGUSR1])
+
+    def not_entered():
+        tonio.open_signal_receiver(signal.SIGUSR1).receive()
+        yield
+
+    with pytest.raises(RuntimeError, match='not open'):
+        tonio.run(not_entered(), signals=[signal.SIGUSR1])
+
+    def entered_twice():
+        receiver = tonio.open_signal_receiver(signal.SIGUSR1)
+        with receiver, receiver:
+            yield
+
+    with pytest.raises(RuntimeError, match='already open'):
+        tonio.run(entered_twice(), signals=[signal.SIGUSR1])
+
+    with pytest.raises(RuntimeError, match='must be called from a task'):
+        tonio.open_signal_receiver(signal.SIGUSR1)
+    with pytest.raises(ValueError, match='not a signal'):
+        tonio.runtime(signals=[0])
+    with pytest.raises(ValueError, match='cannot be caught'):
+        tonio.runtime(signals=[signal.SIGKILL])
+    with pytest.raises(TypeError, match='not bools'):
+        tonio.runtime(signals=[True])
+    with pytest.raises(TypeError, match='list of signal numbers'):
+        tonio.runtime(signals=signal.SIGUSR1)
+
+
+def test_a_runtime_listening_to_signals_must_run_on_the_main_thread():
+    import threading
+
+    def main():
+        yield
+
+    errors = []
+
+    def target():
+        try:
+            tonio.run(main(), signals=[signal.SIGUSR1])
+        except ValueError as error:
+            errors.append(str(error))
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(30)
+    assert errors and 'main thread' in errors[0]
+
+
+def test_sigterm_from_outside_reaches_a_real_program_which_shuts_down_cleanly():
+    script = textwrap.dedent(
+        """
+        import signal
+        import tonio
+
+        def serve():
+            try:
+                yield tonio.Event().wait()
+            finally:
+                print('server stopped', flush=True)
+
+        def main():
+            with tonio.open_signal_receiver(signal.SIGTERM, signal.SIGHUP) as signals:
+                with tonio.scope() as scope:
+                    scope.spawn(serve())
+                    print('ready', flush=True)
+                    for waiter in signals:
+                        signum = yield waiter
+                        print(signal.Signals(signum).name, flush=True)
+                        if signum == signal.SIGTERM:
+                            scope.cancel()
+                            break
+
+        tonio.run(main(), threads=2, signals=[signal.SIGTERM, signal.SIGHUP])
+        print('exited', flush=True)
+        """
+    )
+    process = subprocess.Popen(
+        [sys.executable, '-c', script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout.readline().strip() == 'ready'
+        process.send_signal(signal.SIGHUP)
+        assert process.stdout.readline().strip() == 'SIGHUP'
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert stdout.split('\n')[:3] == ['SIGTERM', 'server stopped', 'exited']

@@ -437,3 +437,25 @@ def test_a_task_that_fails_after_leaving_a_scope_cancels_its_children():
     with pytest.raises(KeyError):
         run_bounded(main())
     assert log == ['child cancelled']
+
+
+def test_cancelled_caught_is_false_when_the_body_ended_first_or_the_cancel_came_from_outside():
+    def victim(scopes):
+        with tonio.move_on_after(3600) as inner:
+            scopes.append(inner)
+            yield tonio.sleep(3600)
+
+    def main():
+        with tonio.move_on_after(0.01) as expired:
+            yield tonio.sleep(3600)
+        with tonio.move_on_after(3600) as finished:
+            yield tonio.sleep(0)
+        scopes = []
+        with tonio.scope() as outer:
+            outer.spawn(victim(scopes))
+            yield tonio.sleep(0.01)
+            outer.cancel()
+        yield outer()
+        return expired.cancelled_caught, finished.cancelled_caught, scopes[0].cancelled_caught
+
+    assert run_bounded(main()) == (True, False, False)

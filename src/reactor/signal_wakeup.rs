@@ -4,7 +4,8 @@
 //! signal as tripped; Python-level handlers (KeyboardInterrupt for SIGINT) run later, on the main
 //! thread, when `PyErr_CheckSignals` is called. We point the wakeup fd at one end of a socket pair
 //! whose other end the reactor polls, so Ctrl-C interrupts the poll at once; the caller then runs
-//! the handlers. Dropping the `SignalWakeup` restores the previous wakeup fd.
+//! the handlers. The bytes it carries are the signal numbers, which `drain` hands to the runtime's
+//! signal receivers (`signals/`). Dropping the `SignalWakeup` restores the previous wakeup fd.
 
 use std::io::Read;
 use std::os::fd::AsRawFd;
@@ -48,10 +49,15 @@ impl SignalWakeup {
         }))
     }
 
-    /// Empties the socket so the next signal makes it readable again.
-    pub(crate) fn drain(&mut self) {
+    /// Empties the socket so the next signal makes it readable again, and returns the signal
+    /// numbers it carried (CPython writes one byte per signal it catches).
+    pub(crate) fn drain(&mut self) -> Vec<u8> {
+        let mut numbers = Vec::new();
         let mut buffer = [0u8; 64];
-        while matches!(self.reader.read(&mut buffer), Ok(n) if n > 0) {}
+        while let Ok(count @ 1..) = self.reader.read(&mut buffer) {
+            numbers.extend_from_slice(&buffer[..count]);
+        }
+        numbers
     }
 }
 
