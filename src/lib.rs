@@ -33,7 +33,7 @@ fn _tonio(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<scope::Scope>()?;
     module.add_class::<io::ScheduledIO>()?;
     module.add_class::<signals::SignalReceiver>()?;
-    module.add_function(wrap_pyfunction!(signals::open_signal_receiver, module)?)?;
+    module.add_function(wrap_pyfunction!(signals::signal_receiver, module)?)?;
     module.add_function(wrap_pyfunction!(io::register, module)?)?;
     module.add("spawn", task::Spawn)?;
     module.add_class::<blocking::SpawnBlocking>()?;

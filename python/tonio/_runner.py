@@ -49,7 +49,7 @@ def runtime(
     timer when every task waits, so sleeps and timeouts cost no real time.
     ``signals``: signal numbers the runtime takes over while it runs (it must run on the main
     thread): they no longer do their default action (or raise KeyboardInterrupt, for SIGINT)
-    and reach the tasks that ``open_signal_receiver()`` for them.
+    and reach the tasks that open a ``signal_receiver()`` for them.
     """
     rt = Runtime(
         threads=threads,

@@ -32,7 +32,7 @@ __all__ = [
     '_runtime_stats',
     'block_on',
     'map_blocking',
-    'open_signal_receiver',
+    'signal_receiver',
     'register',
     'sleep',
     'sleep_until',
@@ -215,7 +215,7 @@ class SignalReceiver:
     @property
     def pending(self) -> int: ...
 
-def open_signal_receiver(*signals: int) -> SignalReceiver: ...
+def signal_receiver(*signals: int) -> SignalReceiver: ...
 
 spawn: Spawn
 

@@ -22,7 +22,7 @@ pub(crate) struct Config {
     pub(crate) blocking_idle_ttl: Duration,
     /// Time advances only when every task waits, straight to the next timer (`virtual_clock`).
     pub(crate) virtual_clock: bool,
-    /// Signals the runtime receives for `open_signal_receiver` instead of their Python handlers.
+    /// Signals the runtime receives for `signal_receiver` instead of their Python handlers.
     pub(crate) signals: Vec<i32>,
 }
 

@@ -1,4 +1,4 @@
-//! `SignalReceiver`: `open_signal_receiver(*signals)`, the signal numbers as they arrive.
+//! `SignalReceiver`: `signal_receiver(*signals)`, the signal numbers as they arrive.
 //!
 //! A context manager: entering it opens a receiver for those signals (which the runtime must
 //! listen to: its `signals` option), leaving closes it. Generator syntax iterates it and yields
@@ -104,15 +104,15 @@ impl SignalReceiver {
     }
 }
 
-/// `open_signal_receiver(*signals)`: a receiver (a context manager) for signals the runtime
+/// `signal_receiver(*signals)`: a receiver (a context manager) for signals the runtime
 /// listens to (its `signals` option).
 #[pyfunction]
 #[pyo3(signature = (*signals))]
-pub(crate) fn open_signal_receiver(signals: &Bound<'_, PyTuple>) -> PyResult<SignalReceiver> {
-    let runtime = calling_runtime("open_signal_receiver()")?;
+pub(crate) fn signal_receiver(signals: &Bound<'_, PyTuple>) -> PyResult<SignalReceiver> {
+    let runtime = calling_runtime("signal_receiver()")?;
     if signals.is_empty() {
         return Err(PyValueError::new_err(
-            "open_signal_receiver() needs at least one signal",
+            "signal_receiver() needs at least one signal",
         ));
     }
     let mut numbers = Vec::new();

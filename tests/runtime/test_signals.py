@@ -1,5 +1,5 @@
 """Signals: Ctrl-C during run (the runtime stops, cancels what runs, raises KeyboardInterrupt),
-and the signals a runtime listens to (`signals=[...]`), received with `open_signal_receiver`."""
+and the signals a runtime listens to (`signals=[...]`), received with `signal_receiver`."""
 
 import os
 import signal
@@ -103,7 +103,7 @@ def test_ctrl_c_from_outside_stops_a_real_program():
     assert stdout.split() == ['cleaned', 'up', 'interrupted']
 
 
-# --- open_signal_receiver -------------------------------------------------------------------
+# --- signal_receiver -------------------------------------------------------------------
 
 
 def kill(signum):
@@ -112,7 +112,7 @@ def kill(signum):
 
 def test_a_receiver_gets_each_signal_in_order_of_arrival(threads):
     def main():
-        with tonio.open_signal_receiver(signal.SIGUSR1, signal.SIGUSR2) as receiver:
+        with tonio.signal_receiver(signal.SIGUSR1, signal.SIGUSR2) as receiver:
             assert receiver.signals == [signal.SIGUSR1, signal.SIGUSR2]
             kill(signal.SIGUSR2)
             first = yield receiver.receive()
@@ -134,7 +134,7 @@ def test_a_signal_wakes_a_task_already_waiting():
         got.append((yield receiver.receive()))
 
     def main():
-        with tonio.open_signal_receiver(signal.SIGHUP) as receiver:
+        with tonio.signal_receiver(signal.SIGHUP) as receiver:
             ready = tonio.Event()
             handle = tonio.spawn(listener(receiver, ready))
             yield ready.wait()
@@ -149,9 +149,9 @@ def test_a_signal_wakes_a_task_already_waiting():
 def test_every_open_receiver_of_a_signal_gets_it_and_others_do_not():
     def main():
         with (
-            tonio.open_signal_receiver(signal.SIGUSR1) as one,
-            tonio.open_signal_receiver(signal.SIGUSR1, signal.SIGUSR2) as two,
-            tonio.open_signal_receiver(signal.SIGUSR2) as other,
+            tonio.signal_receiver(signal.SIGUSR1) as one,
+            tonio.signal_receiver(signal.SIGUSR1, signal.SIGUSR2) as two,
+            tonio.signal_receiver(signal.SIGUSR2) as other,
         ):
             kill(signal.SIGUSR1)
             a, b = yield tonio.spawn(one_of(one), one_of(two))
@@ -170,7 +170,7 @@ def test_every_open_receiver_of_a_signal_gets_it_and_others_do_not():
 
 def test_repeats_of_a_signal_not_yet_taken_are_received_once():
     def main():
-        with tonio.open_signal_receiver(signal.SIGUSR1, signal.SIGUSR2) as receiver:
+        with tonio.signal_receiver(signal.SIGUSR1, signal.SIGUSR2) as receiver:
             for signum in (signal.SIGUSR1, signal.SIGUSR1, signal.SIGUSR2, signal.SIGUSR1):
                 kill(signum)
                 yield tonio.sleep(0.01)
@@ -192,7 +192,7 @@ def test_signals_outside_any_open_receiver_are_dropped_not_acted_on():
         # Listened to, nobody receiving: neither the default action (terminate) nor a queue.
         kill(signal.SIGUSR1)
         yield tonio.sleep(0.02)
-        with tonio.open_signal_receiver(signal.SIGUSR1) as receiver:
+        with tonio.signal_receiver(signal.SIGUSR1) as receiver:
             yield tonio.sleep(0.02)
             return receiver.pending
 
@@ -201,7 +201,7 @@ def test_signals_outside_any_open_receiver_are_dropped_not_acted_on():
 
 def test_a_cancelled_receive_loses_no_signal():
     def main():
-        with tonio.open_signal_receiver(signal.SIGUSR1) as receiver:
+        with tonio.signal_receiver(signal.SIGUSR1) as receiver:
             with tonio.move_on_after(0.01) as cancelled:
                 yield receiver.receive()
             assert cancelled.cancelled_caught
@@ -213,13 +213,13 @@ def test_a_cancelled_receive_loses_no_signal():
 
 def test_generator_iteration_and_async_for():
     def gen_main():
-        with tonio.open_signal_receiver(signal.SIGUSR2) as receiver:
+        with tonio.signal_receiver(signal.SIGUSR2) as receiver:
             kill(signal.SIGUSR2)
             for waiter in receiver:
                 return (yield waiter)
 
     async def async_main():
-        with tonio.colored.open_signal_receiver(signal.SIGUSR2) as receiver:
+        with tonio.colored.signal_receiver(signal.SIGUSR2) as receiver:
             kill(signal.SIGUSR2)
             async for signum in receiver:
                 return signum
@@ -230,7 +230,7 @@ def test_generator_iteration_and_async_for():
 
 def test_sigint_listened_to_is_received_instead_of_raising():
     def main():
-        with tonio.open_signal_receiver(signal.SIGINT) as receiver:
+        with tonio.signal_receiver(signal.SIGINT) as receiver:
             kill(signal.SIGINT)
             return (yield receiver.receive())
 
@@ -255,28 +255,28 @@ def test_the_previous_handlers_come_back_after_the_run():
 
 def test_misuse_gets_clear_errors():
     def not_listened():
-        tonio.open_signal_receiver(signal.SIGUSR2)
+        tonio.signal_receiver(signal.SIGUSR2)
         yield
 
     with pytest.raises(ValueError, match='not one this runtime listens to'):
         tonio.run(not_listened(), signals=[signal.SIGUSR1])
 
     def none_given():
-        tonio.open_signal_receiver()
+        tonio.signal_receiver()
         yield
 
     with pytest.raises(ValueError, match='at least one signal'):
         tonio.run(none_given(), signals=[signal.SIGUSR1])
 
     def not_entered():
-        tonio.open_signal_receiver(signal.SIGUSR1).receive()
+        tonio.signal_receiver(signal.SIGUSR1).receive()
         yield
 
     with pytest.raises(RuntimeError, match='not open'):
         tonio.run(not_entered(), signals=[signal.SIGUSR1])
 
     def entered_twice():
-        receiver = tonio.open_signal_receiver(signal.SIGUSR1)
+        receiver = tonio.signal_receiver(signal.SIGUSR1)
         with receiver, receiver:
             yield
 
@@ -284,7 +284,7 @@ def test_misuse_gets_clear_errors():
         tonio.run(entered_twice(), signals=[signal.SIGUSR1])
 
     with pytest.raises(RuntimeError, match='must be called from a task'):
-        tonio.open_signal_receiver(signal.SIGUSR1)
+        tonio.signal_receiver(signal.SIGUSR1)
     with pytest.raises(ValueError, match='not a signal'):
         tonio.runtime(signals=[0])
     with pytest.raises(ValueError, match='cannot be caught'):
@@ -315,9 +315,8 @@ def test_a_runtime_listening_to_signals_must_run_on_the_main_thread():
     assert errors and 'main thread' in errors[0]
 
 
-def test_sigterm_from_outside_reaches_a_real_program_which_shuts_down_cleanly():
-    script = textwrap.dedent(
-        """
+SERVER_SCRIPTS = {
+    'yield': """
         import signal
         import tonio
 
@@ -327,10 +326,20 @@ def test_sigterm_from_outside_reaches_a_real_program_which_shuts_down_cleanly():
             finally:
                 print('server stopped', flush=True)
 
+        def reload_watcher(started):
+            with tonio.signal_receiver(signal.SIGHUP) as hangups:
+                started.set()
+                for waiter in hangups:
+                    yield waiter
+                    print('watcher saw SIGHUP', flush=True)
+
         def main():
-            with tonio.open_signal_receiver(signal.SIGTERM, signal.SIGHUP) as signals:
+            with tonio.signal_receiver(signal.SIGTERM, signal.SIGHUP) as signals:
                 with tonio.scope() as scope:
                     scope.spawn(serve())
+                    started = tonio.Event()
+                    scope.spawn(reload_watcher(started))
+                    yield started.wait()
                     print('ready', flush=True)
                     for waiter in signals:
                         signum = yield waiter
@@ -338,21 +347,70 @@ def test_sigterm_from_outside_reaches_a_real_program_which_shuts_down_cleanly():
                         if signum == signal.SIGTERM:
                             scope.cancel()
                             break
+                yield scope()
 
         tonio.run(main(), threads=2, signals=[signal.SIGTERM, signal.SIGHUP])
         print('exited', flush=True)
-        """
-    )
+    """,
+    'colored': """
+        import signal
+        import tonio.colored as tonio
+
+        async def serve():
+            try:
+                await tonio.Event().wait()
+            finally:
+                print('server stopped', flush=True)
+
+        async def reload_watcher(started):
+            with tonio.signal_receiver(signal.SIGHUP) as hangups:
+                started.set()
+                async for _ in hangups:
+                    print('watcher saw SIGHUP', flush=True)
+
+        async def main():
+            with tonio.signal_receiver(signal.SIGTERM, signal.SIGHUP) as signals:
+                async with tonio.scope() as scope:
+                    scope.spawn(serve())
+                    started = tonio.Event()
+                    scope.spawn(reload_watcher(started))
+                    await started.wait()
+                    print('ready', flush=True)
+                    async for signum in signals:
+                        print(signal.Signals(signum).name, flush=True)
+                        if signum == signal.SIGTERM:
+                            scope.cancel()
+                            break
+
+        tonio.run(main(), threads=2, signals=[signal.SIGTERM, signal.SIGHUP])
+        print('exited', flush=True)
+    """,
+}
+
+
+@pytest.mark.parametrize('syntax', SERVER_SCRIPTS)
+def test_real_signals_reach_a_real_program_which_shuts_down_cleanly(syntax):
+    # Two receivers of SIGHUP each get it; SIGTERM (whose default action would kill the
+    # process) becomes a clean shutdown.
     process = subprocess.Popen(
-        [sys.executable, '-c', script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, '-c', textwrap.dedent(SERVER_SCRIPTS[syntax])],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout.readline().strip() == 'ready'
         process.send_signal(signal.SIGHUP)
-        assert process.stdout.readline().strip() == 'SIGHUP'
+        assert sorted([process.stdout.readline().strip() for _ in range(2)]) == [
+            'SIGHUP',
+            'watcher saw SIGHUP',
+        ]
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=30)
     finally:
         process.kill()
+        process.wait()
     assert process.returncode == 0, stderr
-    assert stdout.split('\n')[:3] == ['SIGTERM', 'server stopped', 'exited']
+    lines = stdout.split()
+    assert lines[0] == 'SIGTERM' and lines[-1] == 'exited', stdout
+    assert stdout.count('server stopped') == 1, stdout

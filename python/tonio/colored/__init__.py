@@ -33,7 +33,7 @@ from .._tonio import Spawned as Spawned
 from .._tonio import Waiter as Waiter
 from .._tonio import block_on as block_on
 from .._tonio import map_blocking as map_blocking
-from .._tonio import open_signal_receiver as open_signal_receiver
+from .._tonio import signal_receiver as signal_receiver
 from .._tonio import sleep as sleep
 from .._tonio import spawn as spawn
 from .._tonio import spawn_blocking as spawn_blocking
@@ -59,7 +59,7 @@ __all__ = [
     'map_blocking',
     'mark',
     'move_on_after',
-    'open_signal_receiver',
+    'signal_receiver',
     'run',
     'runtime',
     'scope',
