@@ -22,6 +22,7 @@ from .._combinators import select as select
 from .._runner import main as main
 from .._runner import run as run
 from .._runner import runtime as runtime
+from .._scope import TASK_STATUS_IGNORED as TASK_STATUS_IGNORED
 from .._scope import Scope as Scope
 from .._scope import fail_after as fail_after
 from .._scope import move_on_after as move_on_after
@@ -43,6 +44,7 @@ from . import mark as mark
 from . import time as time
 
 __all__ = [
+    'TASK_STATUS_IGNORED',
     'CancelledError',
     'Event',
     'Runtime',
