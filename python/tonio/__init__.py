@@ -16,6 +16,7 @@ For ``async def`` code, import ``tonio.colored``: the same names, awaited instea
 """
 
 from . import exceptions as exceptions
+from . import io as io
 from . import mark as mark
 from . import time as time
 from ._combinators import as_completed as as_completed
@@ -57,6 +58,7 @@ __all__ = [
     'block_on',
     'exceptions',
     'fail_after',
+    'io',
     'main',
     'map',
     'map_blocking',

@@ -40,6 +40,7 @@ from .._tonio import spawn as spawn
 from .._tonio import spawn_blocking as spawn_blocking
 from .._tonio import yield_now as yield_now
 from ..exceptions import CancelledError as CancelledError
+from . import io as io
 from . import mark as mark
 from . import time as time
 
@@ -56,6 +57,7 @@ __all__ = [
     'block_on',
     'exceptions',
     'fail_after',
+    'io',
     'main',
     'map',
     'map_blocking',
