@@ -18,6 +18,7 @@ For ``async def`` code, import ``tonio.colored``: the same names, awaited instea
 from . import exceptions as exceptions
 from . import io as io
 from . import mark as mark
+from . import signals as signals
 from . import time as time
 from ._combinators import as_completed as as_completed
 from ._combinators import map as map
@@ -69,6 +70,7 @@ __all__ = [
     'scope',
     'select',
     'signal_receiver',
+    'signals',
     'sleep',
     'spawn',
     'spawn_blocking',

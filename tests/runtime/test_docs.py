@@ -6,8 +6,9 @@
   run one after the other in one subprocess of this interpreter, so a crash or a hang cannot take
   the suite down, and each is reported as its own test, named by file and line.
 - A block whose first line is ``# test_name.py`` is a pytest file: it runs under pytester, with
-  tonio's plugin, and every test in it must pass. A block whose first line names another Python
-  file (``# conftest.py``) is written beside the next pytest-file block of the same Markdown file.
+  tonio's plugin, and every test in it must pass. A block whose first line names another file
+  (``# conftest.py``; or an ```ini block starting ``# pytest.ini``) is written beside the next
+  pytest-file block of the same Markdown file.
 - Other fences (```text, ```console) are not run; keep them for output and shell sessions.
 
 New Markdown files under docs/ are picked up without touching this test.
@@ -28,8 +29,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKDOWN = [ROOT / 'README.md', *sorted((ROOT / 'docs').rglob('*.md'))]
-FENCE = re.compile(r'^```python\n(.*?)^```\s*$', re.S | re.M)
-FILE_HEADER = re.compile(r'# ([\w/]+\.py)\n')
+FENCE = re.compile(r'^```(python|ini)\n(.*?)^```\s*$', re.S | re.M)
+FILE_HEADER = re.compile(r'# ([\w/]+\.(?:py|ini))\n')
 BLOCK_TIMEOUT = 30  # seconds one block may run before the subprocess dumps its stacks and exits
 
 
@@ -38,6 +39,7 @@ class Block:
     path: Path
     line: int  # of the block's first source line in the Markdown file
     source: str
+    language: str
 
     @property
     def where(self) -> str:
@@ -55,10 +57,12 @@ class Block:
 
 def blocks(path: Path) -> list[Block]:
     text = path.read_text()
-    return [
-        Block(path, text.count('\n', 0, match.start(1)) + 1, match.group(1))
+    found = [
+        Block(path, text.count('\n', 0, match.start(2)) + 1, match.group(2), match.group(1))
         for match in FENCE.finditer(text)
     ]
+    # An ini block is a file (its first line names it) or only shown.
+    return [block for block in found if block.language == 'python' or block.file_name]
 
 
 ALL_BLOCKS = [block for path in MARKDOWN for block in blocks(path)]
@@ -214,3 +218,38 @@ def test_the_guide_index_links_every_guide_page():
     for page in sorted(guide.glob('*.md')):
         if page.name != 'README.md':
             assert f']({page.name})' in index, f'docs/guide/README.md does not link {page.name}'
+
+
+def public_names():
+    import tonio
+    import tonio.colored
+    import tonio.exceptions
+    import tonio.io
+    import tonio.mark
+    import tonio.net
+    import tonio.net.socket
+    import tonio.signals
+    import tonio.time
+    import tonio.typing
+
+    modules = [
+        tonio,
+        tonio.exceptions,
+        tonio.io,
+        tonio.mark,
+        tonio.net,
+        tonio.net.socket,
+        tonio.signals,
+        tonio.time,
+        tonio.typing,
+    ]
+    # tonio.net.socket also re-exports the stdlib's constants; its own names are in __all__.
+    return sorted({(module.__name__, name) for module in modules for name in module.__all__})
+
+
+@pytest.mark.parametrize(('module', 'name'), public_names())
+def test_the_guide_mentions_every_public_name(module, name):
+    guide = '\n'.join(page.read_text() for page in sorted((ROOT / 'docs' / 'guide').glob('*.md')))
+    assert re.search(rf'\b{re.escape(name)}\b', guide), (
+        f'{module}.{name} is public but no page of docs/guide mentions it'
+    )

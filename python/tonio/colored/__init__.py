@@ -42,6 +42,7 @@ from .._tonio import yield_now as yield_now
 from ..exceptions import CancelledError as CancelledError
 from . import io as io
 from . import mark as mark
+from . import signals as signals
 from . import time as time
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     'scope',
     'select',
     'signal_receiver',
+    'signals',
     'sleep',
     'spawn',
     'spawn_blocking',
