@@ -201,15 +201,27 @@ def test_every_support_file_belongs_to_a_pytest_file():
         assert pending is None, f'{pending.where}: no pytest-file block follows it'
 
 
-LINK = re.compile(r'\]\(([^)#\s]+)(?:#[^)]*)?\)')
+LINK = re.compile(r'\]\(([^)#\s]*)(?:#([^)\s]*))?\)')
+
+
+def anchors(path: Path) -> set[str]:
+    """The anchors GitHub makes for the headings of ``path``."""
+    headings = re.findall(r'^#+ (.*)$', FENCED.sub('', path.read_text()), re.M)
+    return {re.sub(r'[^\w\- ]', '', heading.lower()).replace(' ', '-') for heading in headings}
+
+
+FENCED = re.compile(r'^```.*?^```', re.S | re.M)
 
 
 @pytest.mark.parametrize('path', MARKDOWN, ids=[str(p.relative_to(ROOT)) for p in MARKDOWN])
-def test_relative_links_point_to_files_that_exist(path):
-    for target in LINK.findall(path.read_text()):
+def test_relative_links_point_to_files_and_headings_that_exist(path):
+    for target, anchor in LINK.findall(FENCED.sub('', path.read_text())):
         if '://' in target or target.startswith('mailto:'):
             continue
-        assert (path.parent / target).exists(), f'{path.relative_to(ROOT)} links to {target}'
+        linked = path.parent / target if target else path
+        assert linked.exists(), f'{path.relative_to(ROOT)} links to {target}'
+        if anchor and linked.suffix == '.md':
+            assert anchor in anchors(linked), f'{path.relative_to(ROOT)} links to {target}#{anchor}'
 
 
 def test_the_guide_index_links_every_guide_page():
