@@ -44,3 +44,20 @@ def test_the_colored_face_shares_the_core_objects():
 def test_cancelled_error_is_a_base_exception():
     assert issubclass(tonio.exceptions.CancelledError, BaseException)
     assert not issubclass(tonio.exceptions.CancelledError, Exception)
+
+
+def test_both_tls_faces_share_tonios_names_and_objects():
+    import tonio.colored.net
+    import tonio.net
+
+    tonio_names = {
+        'TLSListener',
+        'TLSStream',
+        'open_tls_over_tcp_listeners',
+        'open_tls_over_tcp_stream',
+        'serve_tls_over_tcp',
+    }
+    assert set(tonio.net.tls.__all__) == set(tonio.colored.net.tls.__all__) == tonio_names
+    for name in tonio_names:
+        assert getattr(tonio.net.tls, name) is getattr(tonio.colored.net.tls, name)
+    assert 'tls' in tonio.net.__all__ and 'tls' in tonio.colored.net.__all__
