@@ -10,7 +10,9 @@
 //! and the cancel waits for the next suspension ("handoff beats cancel").
 //!
 //! One reader and one writer at a time: a second task that tries to read (or write) while another
-//! waits to gets `BusyResourceError` at once, instead of two tasks racing for the same bytes.
+//! waits to gets `BusyResourceError` at once, instead of two tasks racing for the same bytes. The
+//! mark is taken in `try_now` and given back by whatever ends the wait: `resume`, `deregister`, or
+//! `abandon` (a cancel that reached the task as it was about to suspend, before it was parked).
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -166,6 +168,10 @@ impl WaitSource for Receive {
         self.busy.leave();
     }
 
+    fn abandon(&self) {
+        self.busy.leave();
+    }
+
     fn resume(&self, py: Python<'_>, _task: &Arc<Task>, outcome: Outcome, _tag: Tag) -> Resumed {
         if outcome != Outcome::Set {
             self.busy.leave();
@@ -272,6 +278,10 @@ impl WaitSource for Send {
 
     fn deregister(&self, key: &AtomicU64) {
         self.io.unpark(Direction::Write, key);
+        self.busy.leave();
+    }
+
+    fn abandon(&self) {
         self.busy.leave();
     }
 

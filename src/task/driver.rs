@@ -325,7 +325,10 @@ fn cancelled_at_suspension(
         core.deferred_cancel = true;
         return prepare_suspension(task, core, kind, deadline);
     }
-    // Deliver it at this suspension point.
+    // Deliver it at this suspension point; the source never saw the task parked.
+    if let Some(source) = kind.source() {
+        source.abandon();
+    }
     core.timer_armed = false;
     core.resume = Resume::Throw(Box::new(cancelled_error()));
     After::Reschedule

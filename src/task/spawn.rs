@@ -3,9 +3,10 @@
 //! Exposed to Python as the `spawn` object (of class `Spawn`), callable, with
 //! `spawn.without_results(...)` and `spawn.without_tracking(...)` as methods, as TonIO users write
 //! it. A call either starts every coroutine it was given or none: all are checked (a coroutine
-//! object that never ran, each passed once) before any task is created.
+//! object that never ran, each passed once) before any task is created (only a runtime closing
+//! meanwhile can stop a spawn half-way, and then cancels what it started).
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -123,15 +124,22 @@ pub(crate) fn check_argument<'py>(
     })
 }
 
-/// Creates a task per coroutine; if one cannot be created (the runtime is closing), the ones
-/// created are discarded (never queued) and the error raised.
-fn create_tasks<'py>(
+/// Tasks are queued in batches of this many as they are created, so that on several workers the
+/// others start running a large spawn while the caller is still creating the rest of it.
+const START_BATCH: usize = 256;
+
+/// Creates and queues a task per coroutine; returns them (weakly, for cancelling them later).
+/// If one cannot be created (the runtime is closing), those of its batch are discarded (never
+/// queued), those already queued are cancelled (the closing runtime would cancel them anyway),
+/// and the error is raised.
+fn start_tasks<'py>(
     py: Python<'py>,
     runtime: &Arc<Shared>,
     coros: impl ExactSizeIterator<Item = Bound<'py, PyAny>>,
     mut completion: impl FnMut(u32) -> Completion,
-) -> PyResult<Vec<Arc<Task>>> {
-    let mut tasks = Vec::with_capacity(coros.len());
+) -> PyResult<Box<[Weak<Task>]>> {
+    let mut started: Vec<Weak<Task>> = Vec::with_capacity(coros.len());
+    let mut batch: Vec<Arc<Task>> = Vec::with_capacity(START_BATCH.min(coros.len()));
     for (index, coro) in (0..u32::MAX).zip(coros) {
         let created = runtime.task_context(py).and_then(|context| {
             Task::new(
@@ -142,16 +150,27 @@ fn create_tasks<'py>(
             )
         });
         match created {
-            Ok(task) => tasks.push(task),
+            Ok(task) => {
+                started.push(Arc::downgrade(&task));
+                batch.push(task);
+                if batch.len() == START_BATCH {
+                    runtime.schedule_all(batch.drain(..));
+                }
+            }
             Err(err) => {
-                for task in &tasks {
+                for task in &batch {
                     task.discard();
+                }
+                let queued = started.len() - batch.len();
+                for task in started[..queued].iter().filter_map(Weak::upgrade) {
+                    task.cancel();
                 }
                 return Err(err);
             }
         }
     }
-    Ok(tasks)
+    runtime.schedule_all(batch);
+    Ok(started.into_boxed_slice())
 }
 
 fn spawn_group(
@@ -173,12 +192,12 @@ fn spawn_group(
         group: Arc::clone(&group),
         index,
     };
-    let tasks = match roots {
-        Some(roots) => create_tasks(py, &runtime, roots.into_iter(), completion)?,
-        None => create_tasks(py, &runtime, coros.iter(), completion)?,
+    let members = match roots {
+        Some(roots) => start_tasks(py, &runtime, roots.into_iter(), completion)?,
+        None => start_tasks(py, &runtime, coros.iter(), completion)?,
     };
-    group.set_members(tasks.iter().map(Arc::downgrade).collect());
-    runtime.schedule_all(tasks);
+    // Only a waiter cancelled while it waits reads them, and it can wait only once this returns.
+    group.set_members(members);
     Ok(Spawned::new(group))
 }
 
@@ -229,11 +248,10 @@ impl Spawn {
     fn without_tracking(&self, py: Python<'_>, coros: &Bound<'_, PyTuple>) -> PyResult<()> {
         let what = "spawn.without_tracking()";
         let runtime = calling_runtime(what)?;
-        let tasks = match check_arguments(what, coros)? {
-            Some(roots) => create_tasks(py, &runtime, roots.into_iter(), |_| Completion::Detached)?,
-            None => create_tasks(py, &runtime, coros.iter(), |_| Completion::Detached)?,
+        match check_arguments(what, coros)? {
+            Some(roots) => start_tasks(py, &runtime, roots.into_iter(), |_| Completion::Detached)?,
+            None => start_tasks(py, &runtime, coros.iter(), |_| Completion::Detached)?,
         };
-        runtime.schedule_all(tasks);
         Ok(())
     }
 

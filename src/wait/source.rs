@@ -71,6 +71,11 @@ pub(crate) trait WaitSource: Send + Sync {
     /// Takes back the registration `key` names, in O(1); a no-op if the source already took it.
     fn deregister(&self, key: &AtomicU64);
 
+    /// The wait ended before the task was registered on it (a cancel reached the task just as it
+    /// was about to suspend, after `try_now` said it must wait): give back what `try_now` took
+    /// for this wait (a stream's one-reader mark). Nothing was parked, so nothing else is undone.
+    fn abandon(&self) {}
+
     /// The value the task resumes with after the source woke it (`Outcome::Set`, source `tag` of
     /// a combined wait) or after the wait's deadline passed (`Outcome::TimedOut`).
     fn resume(&self, py: Python<'_>, task: &Arc<Task>, outcome: Outcome, tag: Tag) -> Resumed;

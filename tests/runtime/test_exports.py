@@ -60,3 +60,20 @@ def test_task_status_ignored_is_public_and_started_does_nothing():
     assert tonio.TASK_STATUS_IGNORED is tonio.colored.TASK_STATUS_IGNORED
     assert tonio.TASK_STATUS_IGNORED.started('anything') is None
     assert repr(tonio.TASK_STATUS_IGNORED) == 'TASK_STATUS_IGNORED'
+
+
+def test_both_tls_faces_share_tonios_names_and_objects():
+    import tonio.colored.net
+    import tonio.net
+
+    tonio_names = {
+        'TLSListener',
+        'TLSStream',
+        'open_tls_over_tcp_listeners',
+        'open_tls_over_tcp_stream',
+        'serve_tls_over_tcp',
+    }
+    assert set(tonio.net.tls.__all__) == set(tonio.colored.net.tls.__all__) == tonio_names
+    for name in tonio_names:
+        assert getattr(tonio.net.tls, name) is getattr(tonio.colored.net.tls, name)
+    assert 'tls' in tonio.net.__all__ and 'tls' in tonio.colored.net.__all__

@@ -242,9 +242,13 @@ def serve_listeners(
                 connections.cancel()
                 yield accepting()
     finally:
-        yield connections()
-        for listener in listeners:
-            listener.close()
+        try:
+            yield connections()
+        finally:
+            # Also when that wait raises: a cancelled server's wait for handlers still
+            # unwinding ends with the CancelledError.
+            for listener in listeners:
+                listener.close()
 
 
 @types.coroutine

@@ -119,6 +119,10 @@ class SocketStream(Stream):
     def receive_some_nowait(self, max_bytes: int | None = None) -> Any:
         """The bytes available now, or ``stream.NotReady`` if there are none yet."""
         io = self.socket._scheduled()
+        # Notes the readiness seen before the read: clear_r() then forgets exactly that (with a
+        # stale note it would do nothing, and wait_readable would report this empty socket
+        # readable again and again).
+        io.arm_r()
         try:
             return self.socket._sock.recv(max_bytes or 65536)
         except BlockingIOError:

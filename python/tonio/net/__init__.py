@@ -16,6 +16,7 @@ from .._net._streams import SocketListener as SocketListener
 from .._net._streams import SocketStream as SocketStream
 from .._net._streams import StreamWatcher as StreamWatcher
 from . import socket as socket
+from . import tls as tls
 
 __all__ = [
     'SocketListener',
@@ -29,4 +30,5 @@ __all__ = [
     'serve_tcp',
     'serve_unix',
     'socket',
+    'tls',
 ]

@@ -11,6 +11,7 @@ from ...net import serve_listeners as serve_listeners
 from ...net import serve_tcp as serve_tcp
 from ...net import serve_unix as serve_unix
 from . import socket as socket
+from . import tls as tls
 
 __all__ = [
     'SocketListener',
@@ -24,4 +25,5 @@ __all__ = [
     'serve_tcp',
     'serve_unix',
     'socket',
+    'tls',
 ]

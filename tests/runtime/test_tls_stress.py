@@ -1,0 +1,117 @@
+"""TLS under real parallelism (threads=4; the free-threaded interpreter runs the tasks of one
+stream on several workers at once): many connections, each sending and receiving at full speed
+in both directions, repeated, with every byte checked and every call on an SSL object watched
+for a second thread arriving while the first is inside."""
+
+import hashlib
+import ssl
+import threading
+from typing import ClassVar
+
+from tests.conftest import FREE_THREADED, run_bounded
+from tests.tls_support import certificates
+
+import tonio
+from tonio.net import tls
+
+
+class WatchedSSLObject(ssl.SSLObject):
+    """Records any moment two threads are inside calls on the same SSL object."""
+
+    overlaps: ClassVar[list[str]] = []
+    _guard = threading.Lock()
+
+    def _enter(self, name):
+        with WatchedSSLObject._guard:
+            inside = self.__dict__.get('_inside')
+            if inside is not None:
+                WatchedSSLObject.overlaps.append(f'{name} while {inside}')
+            self.__dict__['_inside'] = name
+
+    def _leave(self):
+        with WatchedSSLObject._guard:
+            self.__dict__['_inside'] = None
+
+
+def _watched(name):
+    method = getattr(ssl.SSLObject, name)
+
+    def call(self, *args, **kwargs):
+        self._enter(name)
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._leave()
+
+    call.__name__ = name
+    return call
+
+
+for _name in ('read', 'write', 'do_handshake', 'unwrap', 'pending', 'version', 'getpeercert'):
+    setattr(WatchedSSLObject, _name, _watched(_name))
+
+
+def watched(context):
+    context.sslobject_class = WatchedSSLObject
+    return context
+
+
+def test_full_duplex_connections_in_parallel_keep_every_byte_and_one_thread_per_ssl_object():
+    certs = certificates()
+    size = 1 << 20
+    connections = 6
+    pattern = bytes(range(251)) * (size // 251 + 1)
+    pattern = pattern[:size]
+    digest = hashlib.sha256(pattern).hexdigest()
+
+    def sender(stream):
+        for start in range(0, size, 65_521):
+            yield stream.send_all(pattern[start : start + 65_521])
+
+    def digest_of(stream):
+        sha = hashlib.sha256()
+        received = 0
+        while received < size:
+            data = yield stream.receive_some()
+            assert data, 'the stream ended early'
+            sha.update(data)
+            received += len(data)
+        return sha.hexdigest()
+
+    server_digests = []
+
+    def handler(stream):
+        _, theirs = yield tonio.spawn(sender(stream), digest_of(stream))
+        server_digests.append(theirs)
+
+    def client(port, context):
+        stream = yield tls.open_tls_over_tcp_stream('localhost', port, ssl_context=context)
+        try:
+            _, theirs = yield tonio.spawn(sender(stream), digest_of(stream))
+            assert (yield stream.receive_some()) == b''  # the handler finished
+            return theirs
+        finally:
+            yield stream.close()
+
+    def main():
+        context = watched(certs.client_context())
+        with tonio.scope() as s:
+            listeners = yield s.start(
+                tls.serve_tls_over_tcp,
+                handler,
+                0,
+                watched(certs.server_context()),
+                host='127.0.0.1',
+            )
+            port = listeners[0].transport_listener.socket.getsockname()[1]
+            digests = yield tonio.spawn(*(client(port, context) for _ in range(connections)))
+            s.cancel()
+        return digests
+
+    for _ in range(3 if FREE_THREADED else 1):
+        server_digests.clear()
+        WatchedSSLObject.overlaps.clear()
+        digests = run_bounded(main(), threads=4)
+        assert digests == [digest] * connections
+        assert server_digests == [digest] * connections
+        assert WatchedSSLObject.overlaps == []
