@@ -16,7 +16,9 @@ For ``async def`` code, import ``tonio.colored``: the same names, awaited instea
 """
 
 from . import exceptions as exceptions
+from . import io as io
 from . import mark as mark
+from . import signals as signals
 from . import time as time
 from ._combinators import as_completed as as_completed
 from ._combinators import map as map
@@ -24,6 +26,7 @@ from ._combinators import select as select
 from ._runner import main as main
 from ._runner import run as run
 from ._runner import runtime as runtime
+from ._scope import TASK_STATUS_IGNORED as TASK_STATUS_IGNORED
 from ._scope import Scope as Scope
 from ._scope import fail_after as fail_after
 from ._scope import move_on_after as move_on_after
@@ -44,6 +47,7 @@ from ._tonio import yield_now as yield_now
 from .exceptions import CancelledError as CancelledError
 
 __all__ = [
+    'TASK_STATUS_IGNORED',
     'CancelledError',
     'Event',
     'Runtime',
@@ -55,6 +59,7 @@ __all__ = [
     'block_on',
     'exceptions',
     'fail_after',
+    'io',
     'main',
     'map',
     'map_blocking',
@@ -65,6 +70,7 @@ __all__ = [
     'scope',
     'select',
     'signal_receiver',
+    'signals',
     'sleep',
     'spawn',
     'spawn_blocking',

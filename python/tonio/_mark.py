@@ -31,7 +31,8 @@ def _check_callable(fn: object, what: str) -> None:
 def blocking(fn: Callable[_P, _R]) -> Callable[_P, GeneratorCoroutine[_R]]:
     """``fn`` (a plain function) becomes a coroutine function: waiting on its result runs
     ``fn(*args, **kwargs)`` on the blocking pool (``spawn_blocking``) and gives its return
-    value. A waiter cancelled meanwhile stops waiting; the call itself runs to its end."""
+    value. A waiter cancelled meanwhile stops waiting and stops the call, as ``spawn_blocking``
+    does."""
     _check_callable(fn, 'blocking()')
 
     @types.coroutine

@@ -120,14 +120,19 @@ def test_a_cancelled_wait_stops_the_function_and_the_thread_comes_out_clean():
 def test_an_uninterruptible_call_runs_to_its_end():
     log = []
 
-    def steady():
+    def steady(started):
+        started.set()
         for step in range(5):
             time.sleep(0.01)
             log.append(step)
 
     async def main():
+        # Given up once running (a call still queued when its waiter gives up never runs).
+        started = tonio.Event()
+        call = tonio.spawn_blocking.uninterruptible(steady, started)
+        await started.wait()
         with tonio.move_on_after(0.005):
-            await tonio.spawn_blocking.uninterruptible(steady)
+            await call
         return await tonio.spawn_blocking(lambda: 'after')
 
     assert run_bounded(main(), blocking_threadpool_size=1) == 'after'

@@ -46,6 +46,22 @@ def test_cancelled_error_is_a_base_exception():
     assert not issubclass(tonio.exceptions.CancelledError, Exception)
 
 
+def test_tonio_submodules_are_reachable_after_import_tonio_as_in_tonio():
+    # TonIO code writes `import tonio` then `tonio.io.register(fd)` or
+    # `from tonio.signals import signal_receiver`.
+    for face in (tonio, tonio.colored):
+        assert face.io.register is tonio.io.register
+        assert face.io.FdStream is tonio.io.FdStream
+        assert face.signals.signal_receiver is tonio.signal_receiver
+        assert face.signals.SignalReceiver is tonio.SignalReceiver
+
+
+def test_task_status_ignored_is_public_and_started_does_nothing():
+    assert tonio.TASK_STATUS_IGNORED is tonio.colored.TASK_STATUS_IGNORED
+    assert tonio.TASK_STATUS_IGNORED.started('anything') is None
+    assert repr(tonio.TASK_STATUS_IGNORED) == 'TASK_STATUS_IGNORED'
+
+
 def test_both_tls_faces_share_tonios_names_and_objects():
     import tonio.colored.net
     import tonio.net

@@ -324,14 +324,14 @@ SERVER_SCRIPTS = {
             try:
                 yield tonio.Event().wait()
             finally:
-                print('server stopped', flush=True)
+                print('server stopped\\n', end='', flush=True)
 
         def reload_watcher(started):
             with tonio.signal_receiver(signal.SIGHUP) as hangups:
                 started.set()
                 for waiter in hangups:
                     yield waiter
-                    print('watcher saw SIGHUP', flush=True)
+                    print('watcher saw SIGHUP\\n', end='', flush=True)
 
         def main():
             with tonio.signal_receiver(signal.SIGTERM, signal.SIGHUP) as signals:
@@ -343,7 +343,7 @@ SERVER_SCRIPTS = {
                     print('ready', flush=True)
                     for waiter in signals:
                         signum = yield waiter
-                        print(signal.Signals(signum).name, flush=True)
+                        print(signal.Signals(signum).name + '\\n', end='', flush=True)
                         if signum == signal.SIGTERM:
                             scope.cancel()
                             break
@@ -360,13 +360,13 @@ SERVER_SCRIPTS = {
             try:
                 await tonio.Event().wait()
             finally:
-                print('server stopped', flush=True)
+                print('server stopped\\n', end='', flush=True)
 
         async def reload_watcher(started):
             with tonio.signal_receiver(signal.SIGHUP) as hangups:
                 started.set()
                 async for _ in hangups:
-                    print('watcher saw SIGHUP', flush=True)
+                    print('watcher saw SIGHUP\\n', end='', flush=True)
 
         async def main():
             with tonio.signal_receiver(signal.SIGTERM, signal.SIGHUP) as signals:
@@ -377,7 +377,7 @@ SERVER_SCRIPTS = {
                     await started.wait()
                     print('ready', flush=True)
                     async for signum in signals:
-                        print(signal.Signals(signum).name, flush=True)
+                        print(signal.Signals(signum).name + '\\n', end='', flush=True)
                         if signum == signal.SIGTERM:
                             scope.cancel()
                             break
@@ -391,7 +391,9 @@ SERVER_SCRIPTS = {
 @pytest.mark.parametrize('syntax', SERVER_SCRIPTS)
 def test_real_signals_reach_a_real_program_which_shuts_down_cleanly(syntax):
     # Two receivers of SIGHUP each get it; SIGTERM (whose default action would kill the
-    # process) becomes a clean shutdown.
+    # process) becomes a clean shutdown. The scripts print each line with one write: print()
+    # writes the text and the newline separately, and two workers printing at once on the
+    # free-threaded build would interleave them.
     process = subprocess.Popen(
         [sys.executable, '-c', textwrap.dedent(SERVER_SCRIPTS[syntax])],
         stdout=subprocess.PIPE,
@@ -410,6 +412,8 @@ def test_real_signals_reach_a_real_program_which_shuts_down_cleanly(syntax):
     finally:
         process.kill()
         process.wait()
+        process.stdout.close()
+        process.stderr.close()
     assert process.returncode == 0, stderr
     lines = stdout.split()
     assert lines[0] == 'SIGTERM' and lines[-1] == 'exited', stdout

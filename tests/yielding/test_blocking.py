@@ -222,14 +222,19 @@ def test_a_cancelled_wait_stops_the_function_and_the_thread_comes_out_clean():
 def test_an_uninterruptible_call_runs_to_its_end():
     log = []
 
-    def steady():
+    def steady(started):
+        started.set()
         for step in range(5):
             time.sleep(0.01)
             log.append(step)
 
     def main():
+        # Given up once running (a call still queued when its waiter gives up never runs).
+        started = tonio.Event()
+        call = tonio.spawn_blocking.uninterruptible(steady, started)
+        yield started.wait()
         with tonio.move_on_after(0.005) as deadline:
-            yield tonio.spawn_blocking.uninterruptible(steady)
+            yield call
         assert deadline.timed_out
         # The waiter went on at once; the call finishes on its thread.
         return (yield tonio.spawn_blocking(lambda: 'after'))

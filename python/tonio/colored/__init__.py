@@ -22,6 +22,7 @@ from .._combinators import select as select
 from .._runner import main as main
 from .._runner import run as run
 from .._runner import runtime as runtime
+from .._scope import TASK_STATUS_IGNORED as TASK_STATUS_IGNORED
 from .._scope import Scope as Scope
 from .._scope import fail_after as fail_after
 from .._scope import move_on_after as move_on_after
@@ -39,10 +40,13 @@ from .._tonio import spawn as spawn
 from .._tonio import spawn_blocking as spawn_blocking
 from .._tonio import yield_now as yield_now
 from ..exceptions import CancelledError as CancelledError
+from . import io as io
 from . import mark as mark
+from . import signals as signals
 from . import time as time
 
 __all__ = [
+    'TASK_STATUS_IGNORED',
     'CancelledError',
     'Event',
     'Runtime',
@@ -54,6 +58,7 @@ __all__ = [
     'block_on',
     'exceptions',
     'fail_after',
+    'io',
     'main',
     'map',
     'map_blocking',
@@ -64,6 +69,7 @@ __all__ = [
     'scope',
     'select',
     'signal_receiver',
+    'signals',
     'sleep',
     'spawn',
     'spawn_blocking',
