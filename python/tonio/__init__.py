@@ -16,11 +16,15 @@ For ``async def`` code, import ``tonio.colored``: the same names, awaited instea
 """
 
 from . import exceptions as exceptions
+from . import io as io
 from . import mark as mark
 from . import time as time
 from ._combinators import as_completed as as_completed
 from ._combinators import map as map
 from ._combinators import select as select
+from ._process import Process as Process
+from ._process import open_process as open_process
+from ._process import run_process as run_process
 from ._runner import main as main
 from ._runner import run as run
 from ._runner import runtime as runtime
@@ -44,6 +48,7 @@ from .exceptions import CancelledError as CancelledError
 __all__ = [
     'CancelledError',
     'Event',
+    'Process',
     'Runtime',
     'Scope',
     'Spawned',
@@ -52,12 +57,15 @@ __all__ = [
     'block_on',
     'exceptions',
     'fail_after',
+    'io',
     'main',
     'map',
     'map_blocking',
     'mark',
     'move_on_after',
+    'open_process',
     'run',
+    'run_process',
     'runtime',
     'scope',
     'select',

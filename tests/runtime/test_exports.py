@@ -52,6 +52,8 @@ def test_the_colored_face_shares_the_core_objects():
         assert getattr(tonio, name) is getattr(tonio.colored, name)
     for name in tonio.mark.__all__:
         assert getattr(tonio.mark, name) is getattr(tonio.colored.mark, name)
+    for name in ('Process', 'open_process', 'run_process'):
+        assert getattr(tonio, name) is getattr(tonio.colored, name)
     for name in tonio.fs.__all__:
         assert getattr(tonio.fs, name) is getattr(tonio.colored.fs, name)
 

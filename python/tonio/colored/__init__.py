@@ -19,6 +19,9 @@ from .. import exceptions as exceptions
 from .._combinators import as_completed as as_completed
 from .._combinators import map as map
 from .._combinators import select as select
+from .._process import Process as Process
+from .._process import open_process as open_process
+from .._process import run_process as run_process
 from .._runner import main as main
 from .._runner import run as run
 from .._runner import runtime as runtime
@@ -37,12 +40,14 @@ from .._tonio import spawn as spawn
 from .._tonio import spawn_blocking as spawn_blocking
 from .._tonio import yield_now as yield_now
 from ..exceptions import CancelledError as CancelledError
+from . import io as io
 from . import mark as mark
 from . import time as time
 
 __all__ = [
     'CancelledError',
     'Event',
+    'Process',
     'Runtime',
     'Scope',
     'Spawned',
@@ -51,12 +56,15 @@ __all__ = [
     'block_on',
     'exceptions',
     'fail_after',
+    'io',
     'main',
     'map',
     'map_blocking',
     'mark',
     'move_on_after',
+    'open_process',
     'run',
+    'run_process',
     'runtime',
     'scope',
     'select',
