@@ -2,11 +2,11 @@
 
 The benchmarks: one million coroutines (``million.py``), 100k random sleeps (``sleeps.py``), a
 100k-task scope cancelled at once (``scopes.py``), N waiters abandoning one event
-(``waiters.py``), a TCP echo under a closed-loop load (``echo.py``) and ``wrk`` against the
-example HTTP server (``http_wrk.py``). Every measurement runs in a fresh process
-(so one implementation's heap and GC state cannot skew another's); the median of the repeats is
-reported. Usage: ``python benches/run.py [--repeat N] [--only SUBSTRING] [--bench NAME]
-[--duration SECONDS]``.
+(``waiters.py``), a TCP echo under a closed-loop load (``echo.py``), ``wrk`` against the
+example HTTP server (``http_wrk.py``) and short child processes (``processes.py``). Every
+measurement runs in a fresh process (so one implementation's heap and GC state cannot skew
+another's); the median of the repeats is reported. Usage: ``python benches/run.py [--repeat N]
+[--only SUBSTRING] [--bench NAME] [--duration SECONDS]``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ sys.path.insert(0, str(HERE))
 import echo  # noqa: E402
 import http_wrk  # noqa: E402
 import million  # noqa: E402
+import processes  # noqa: E402
 import scopes  # noqa: E402
 import sleeps  # noqa: E402
 import waiters  # noqa: E402
@@ -175,7 +176,7 @@ def main():
     parser.add_argument('--only', default='')
     parser.add_argument(
         '--bench',
-        choices=['million', 'sleeps', 'scopes', 'waiters', 'echo', 'http'],
+        choices=['million', 'sleeps', 'scopes', 'waiters', 'echo', 'http', 'processes'],
         default=None,
     )
     parser.add_argument('--duration', type=float, default=None, help='seconds per echo/http run')
@@ -207,6 +208,16 @@ def main():
         echo.report(args, interpreter_label(), available)
     if args.bench in (None, 'http'):
         http_wrk.report(args, interpreter_label(), available)
+    if args.bench in (None, 'processes'):
+        report_against(
+            processes,
+            f'{processes.SHORT:,} `true` then {processes.PIPED} `cat` of 64 KiB, '
+            f'{processes.LIMIT} at a time',
+            ['spawn', 'pipe', 'total', 'cpu'],
+            'asyncio',
+            ('tonio yield, 1 thread', 1.5),
+            args,
+        )
 
 
 if __name__ == '__main__':

@@ -23,6 +23,9 @@ from . import time as time
 from ._combinators import as_completed as as_completed
 from ._combinators import map as map
 from ._combinators import select as select
+from ._process import Process as Process
+from ._process import open_process as open_process
+from ._process import run_process as run_process
 from ._runner import main as main
 from ._runner import run as run
 from ._runner import runtime as runtime
@@ -50,6 +53,7 @@ __all__ = [
     'TASK_STATUS_IGNORED',
     'CancelledError',
     'Event',
+    'Process',
     'Runtime',
     'Scope',
     'SignalReceiver',
@@ -65,7 +69,9 @@ __all__ = [
     'map_blocking',
     'mark',
     'move_on_after',
+    'open_process',
     'run',
+    'run_process',
     'runtime',
     'scope',
     'select',

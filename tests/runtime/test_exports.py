@@ -2,7 +2,9 @@
 
 import tonio
 import tonio.colored
+import tonio.colored.fs
 import tonio.colored.time
+import tonio.fs
 import tonio.time
 import tonio.typing
 
@@ -26,10 +28,21 @@ def test_both_faces_export_the_same_names():
     assert set(tonio.__all__) == set(tonio.colored.__all__)
     assert public(tonio.time) == public(tonio.colored.time)
     assert public(tonio.mark) == public(tonio.colored.mark) == set(tonio.mark.__all__)
+    assert public(tonio.fs) - {'sys'} == public(tonio.colored.fs) - {'sys'}
+    assert set(tonio.fs.__all__) == set(tonio.colored.fs.__all__)
 
 
 def test_every_exported_name_exists():
-    for module in (tonio, tonio.colored, tonio.time, tonio.colored.time, tonio.mark, tonio.typing):
+    for module in (
+        tonio,
+        tonio.colored,
+        tonio.time,
+        tonio.colored.time,
+        tonio.mark,
+        tonio.typing,
+        tonio.fs,
+        tonio.colored.fs,
+    ):
         for name in module.__all__:
             assert hasattr(module, name), (module.__name__, name)
 
@@ -39,6 +52,10 @@ def test_the_colored_face_shares_the_core_objects():
         assert getattr(tonio, name) is getattr(tonio.colored, name)
     for name in tonio.mark.__all__:
         assert getattr(tonio.mark, name) is getattr(tonio.colored.mark, name)
+    for name in ('Process', 'open_process', 'run_process'):
+        assert getattr(tonio, name) is getattr(tonio.colored, name)
+    for name in tonio.fs.__all__:
+        assert getattr(tonio.fs, name) is getattr(tonio.colored.fs, name)
 
 
 def test_cancelled_error_is_a_base_exception():

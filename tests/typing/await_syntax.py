@@ -2,10 +2,13 @@
 ``assert_type`` must hold, so a regressed annotation fails), and
 tests/runtime/test_typing_samples.py runs it."""
 
+import subprocess
+import tempfile
 import threading
 from typing import assert_type
 
 import tonio.colored as tonio
+import tonio.colored.fs as fs
 from tonio.typing import RuntimeOptions
 
 
@@ -92,11 +95,31 @@ async def marks() -> None:
     assert_type(await tonio.spawn(limited(1), limited(2)), list[str])
 
 
+async def files_and_processes() -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        path = fs.Path(directory) / 'sample.txt'
+        assert_type(path, fs.Path)
+        assert_type(await path.write_text('one\ntwo\n'), int)
+        async with await fs.open(path) as f:
+            assert_type(f, fs.IOWrapper[str])
+            assert_type([line async for line in f], list[str])
+        binary = await path.open('rb')
+        assert_type(await binary.read(), bytes)
+        await binary.close()
+        assert_type(await path.exists(), bool)
+        assert_type(await fs.Path(directory).iterdir(), list[fs.Path])
+    result = await tonio.run_process(['echo', 'hi'], capture_stdout=True)
+    assert_type(result, subprocess.CompletedProcess[bytes])
+    process = await tonio.open_process(['true'])
+    assert_type(await process.wait(), int)
+
+
 async def main() -> tuple[str, int]:
     await waits()
     await spawns()
     await scopes_and_combinators()
     await marks()
+    await files_and_processes()
     return 'done', threading.active_count()
 
 

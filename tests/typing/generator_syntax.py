@@ -8,10 +8,13 @@ and, in a generator that only waits on one kind of thing, the value of a plain `
 value of a plain ``yield`` in a general ``Coro`` is ``Any``.
 """
 
+import subprocess
+import tempfile
 from collections.abc import Generator
 from typing import Any, assert_type
 
 import tonio
+import tonio.fs as fs
 from tonio.typing import Coro
 
 
@@ -95,11 +98,31 @@ def marks() -> Coro[None]:
     assert_type((yield from tonio.spawn(limited(1), limited(2))), list[str])
 
 
+def files_and_processes() -> Coro[None]:
+    with tempfile.TemporaryDirectory() as directory:
+        path = fs.Path(directory) / 'sample.txt'
+        assert_type(path, fs.Path)
+        assert_type((yield from path.write_text('one\ntwo\n')), int)
+        f = yield from fs.open(path)
+        assert_type(f, fs.IOWrapper[str])
+        try:
+            assert_type((yield from f.readline()), str)
+            assert_type((yield from f.readlines()), list[str])
+        finally:
+            yield f.close()
+        assert_type((yield from fs.Path(directory).iterdir()), list[fs.Path])
+    result = yield from tonio.run_process(['echo', 'hi'], capture_stdout=True)
+    assert_type(result, subprocess.CompletedProcess[bytes])
+    process = yield from tonio.open_process(['true'])
+    assert_type((yield from process.wait()), int)
+
+
 def main() -> Coro[str]:
     yield waits()
     yield spawns()
     yield scopes_and_combinators()
     yield marks()
+    yield files_and_processes()
     return 'done'
 
 
