@@ -2,7 +2,7 @@
 //! failures become one exception.
 
 use pyo3::create_exception;
-use pyo3::exceptions::PyBaseException;
+use pyo3::exceptions::{PyBaseException, PyBrokenPipeError};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
@@ -66,4 +66,13 @@ create_exception!(
     pyo3::exceptions::PyException,
     "Raised by streams whose underlying transport is unusable (a broken pipe, a reset, a failed \
      TLS session)."
+);
+
+create_exception!(
+    tonio.exceptions,
+    ChannelClosedError,
+    PyBrokenPipeError,
+    "Raised by a send on a closed channel, and by a receive once the channel is closed and every \
+     buffered message was received. A BrokenPipeError, as TonIO raises, so code catching that \
+     still catches it."
 );

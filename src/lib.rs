@@ -15,6 +15,7 @@ mod runtime;
 mod scheduler;
 mod scope;
 mod signals;
+mod sync;
 mod task;
 mod time;
 mod wait;
@@ -55,5 +56,10 @@ fn _tonio(module: &Bound<'_, PyModule>) -> PyResult<()> {
         py.get_type::<errors::BusyResourceError>(),
     )?;
     module.add("ResourceBroken", py.get_type::<errors::ResourceBroken>())?;
+    module.add(
+        "ChannelClosedError",
+        py.get_type::<errors::ChannelClosedError>(),
+    )?;
+    sync::register(module)?;
     Ok(())
 }

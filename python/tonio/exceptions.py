@@ -6,7 +6,14 @@ cancellation); the others are ordinary ``Exception``s.
 
 from ._tonio import BusyResourceError as BusyResourceError
 from ._tonio import CancelledError as CancelledError
+from ._tonio import ChannelClosedError as ChannelClosedError
 from ._tonio import ResourceBroken as ResourceBroken
 from ._tonio import WouldBlock as WouldBlock
 
-__all__ = ['BusyResourceError', 'CancelledError', 'ResourceBroken', 'WouldBlock']
+__all__ = [
+    'BusyResourceError',
+    'CancelledError',
+    'ChannelClosedError',
+    'ResourceBroken',
+    'WouldBlock',
+]

@@ -12,7 +12,7 @@ mod waiter;
 
 pub(crate) use event::{Event, EventCore};
 pub(crate) use internal_panic::_internal_panic_waiter;
-pub(crate) use parked::{Parked, ParkedTask};
+pub(crate) use parked::{Claim, Parked, ParkedTask};
 pub(crate) use queue::{QueueKey, WaitQueue};
 pub(crate) use source::{OnCancel, Registered, Resumed, WaitKind, WaitSource};
 pub(crate) use waiter::{sleep, sleep_until, yield_now, Waiter};

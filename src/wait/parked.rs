@@ -103,6 +103,11 @@ impl ParkedTask {
         }
     }
 
+    /// The suspended task (a primitive records who holds it).
+    pub(crate) fn task(&self) -> &Arc<Task> {
+        &self.task
+    }
+
     /// Whether the task still waits in this suspension (a registration must not outlive it).
     pub(crate) fn is_current(&self) -> bool {
         self.task.state().is_suspended_at(self.epoch)

@@ -79,9 +79,17 @@ impl<T> WaitQueue<T> {
         self.len
     }
 
-    #[cfg(test)]
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// The entry queued longest, left in place (a source that decides by the front entry's kind,
+    /// as a read-write lock does).
+    pub(crate) fn front(&self) -> Option<&T> {
+        if self.head == NIL {
+            return None;
+        }
+        self.nodes[self.head as usize].value.as_ref()
     }
 
     /// Appends `value`; the key removes it again in O(1).
@@ -118,6 +126,15 @@ impl<T> WaitQueue<T> {
         QueueKey { index, generation }
     }
 
+    /// The entry `key` names, if it is still queued (left in place).
+    pub(crate) fn get(&self, key: QueueKey) -> Option<&T> {
+        let node = self.nodes.get(key.index as usize)?;
+        if node.generation != key.generation {
+            return None;
+        }
+        node.value.as_ref()
+    }
+
     /// Removes the entry `key` names, if it is still queued.
     pub(crate) fn remove(&mut self, key: QueueKey) -> Option<T> {
         let node = self.nodes.get(key.index as usize)?;
@@ -139,6 +156,27 @@ impl<T> WaitQueue<T> {
             taken.push(value);
         }
         taken
+    }
+
+    /// Takes out every entry `withdraw` picks, oldest first, in one O(len) walk; the others stay
+    /// in place with their keys (for a source that must look at all its waiters at once, as a
+    /// barrier's completing arrival does).
+    pub(crate) fn remove_where(
+        &mut self,
+        mut withdraw: impl FnMut(&T) -> bool,
+    ) -> SmallVec<[T; 1]> {
+        let mut removed = SmallVec::new();
+        let mut index = self.head;
+        while index != NIL {
+            let node = &self.nodes[index as usize];
+            let next = node.next;
+            if node.value.as_ref().is_some_and(&mut withdraw) {
+                // Unlinking the last entry may reset the slab; `next` is then NIL.
+                removed.push(self.unlink(index));
+            }
+            index = next;
+        }
+        removed
     }
 
     fn unlink(&mut self, index: u32) -> T {
@@ -183,12 +221,16 @@ mod tests {
     fn fifo_order_and_removal_from_the_middle() {
         let mut queue = WaitQueue::default();
         let keys: Vec<QueueKey> = (0..5).map(|value| queue.push_back(value)).collect();
+        assert_eq!(queue.get(keys[2]), Some(&2));
         assert_eq!(queue.remove(keys[2]), Some(2));
         assert_eq!(queue.remove(keys[2]), None, "a key removes its entry once");
+        assert_eq!(queue.get(keys[2]), None);
+        assert_eq!(queue.front(), Some(&0));
         assert_eq!(queue.pop_front(), Some(0));
         assert_eq!(queue.remove(keys[4]), Some(4));
         assert_eq!(queue.take_all().into_vec(), vec![1, 3]);
         assert!(queue.is_empty());
+        assert_eq!(queue.front(), None);
     }
 
     #[test]
@@ -212,6 +254,25 @@ mod tests {
             assert_eq!(queue.remove(key), None);
         }
         assert_eq!(queue.remove(fresh), Some(1000));
+    }
+
+    #[test]
+    fn remove_where_keeps_the_other_entries_and_their_keys() {
+        let mut queue = WaitQueue::default();
+        let keys: Vec<QueueKey> = (0..10).map(|value| queue.push_back(value)).collect();
+        let removed = queue.remove_where(|value| value % 3 == 0);
+        assert_eq!(removed.into_vec(), vec![0, 3, 6, 9]);
+        assert_eq!(queue.len(), 6);
+        assert_eq!(
+            queue.remove(keys[4]),
+            Some(4),
+            "kept entries keep their keys"
+        );
+        assert_eq!(queue.remove(keys[3]), None);
+        assert_eq!(queue.take_all().into_vec(), vec![1, 2, 5, 7, 8]);
+        let _ = queue.push_back(1);
+        assert_eq!(queue.remove_where(|_| true).into_vec(), vec![1]);
+        assert!(queue.is_empty());
     }
 
     #[test]

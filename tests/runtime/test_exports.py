@@ -3,8 +3,12 @@
 import tonio
 import tonio.colored
 import tonio.colored.fs
+import tonio.colored.sync
+import tonio.colored.sync.channel
 import tonio.colored.time
 import tonio.fs
+import tonio.sync
+import tonio.sync.channel
 import tonio.time
 import tonio.typing
 
@@ -30,6 +34,8 @@ def test_both_faces_export_the_same_names():
     assert public(tonio.mark) == public(tonio.colored.mark) == set(tonio.mark.__all__)
     assert public(tonio.fs) - {'sys'} == public(tonio.colored.fs) - {'sys'}
     assert set(tonio.fs.__all__) == set(tonio.colored.fs.__all__)
+    assert public(tonio.sync) == public(tonio.colored.sync)
+    assert public(tonio.sync.channel) == public(tonio.colored.sync.channel)
 
 
 def test_every_exported_name_exists():
@@ -42,6 +48,11 @@ def test_every_exported_name_exists():
         tonio.typing,
         tonio.fs,
         tonio.colored.fs,
+        tonio.sync,
+        tonio.colored.sync,
+        tonio.sync.channel,
+        tonio.colored.sync.channel,
+        tonio.exceptions,
     ):
         for name in module.__all__:
             assert hasattr(module, name), (module.__name__, name)
@@ -94,3 +105,17 @@ def test_both_tls_faces_share_tonios_names_and_objects():
     for name in tonio_names:
         assert getattr(tonio.net.tls, name) is getattr(tonio.colored.net.tls, name)
     assert 'tls' in tonio.net.__all__ and 'tls' in tonio.colored.net.__all__
+
+
+def test_both_sync_faces_share_one_implementation():
+    for name in tonio.sync.__all__:
+        if name != 'channel':
+            assert getattr(tonio.sync, name) is getattr(tonio.colored.sync, name)
+    for name in tonio.sync.channel.__all__:
+        assert getattr(tonio.sync.channel, name) is getattr(tonio.colored.sync.channel, name)
+
+
+def test_sync_exceptions():
+    assert issubclass(tonio.exceptions.WouldBlock, Exception)
+    # TonIO raises BrokenPipeError on a closed channel: code catching that still works.
+    assert issubclass(tonio.exceptions.ChannelClosedError, BrokenPipeError)

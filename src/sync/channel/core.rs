@@ -1,0 +1,281 @@
+//! `ChannelCore`: the buffer, the closed flag, and the parked senders and receivers.
+//!
+//! Invariants, all under `state`'s mutex:
+//! - Receivers are parked only while the buffer is empty, and senders only while it is full
+//!   (capacity 0: always), so a message either goes straight to the longest-waiting receiver or
+//!   to the back of the buffer, and a receiver either takes the front of the buffer or the
+//!   longest-waiting sender's message: the channel is one FIFO, and each producer's messages
+//!   leave it in the order it sent them.
+//! - A message is handed to a parked receiver only if the receiver's claim wins; it is then in
+//!   that receiver's slot (`ChannelWait`), which its `resume` reads even if a cancel arrived a
+//!   moment later. A claim that loses (the receiver was cancelled first) leaves the message with
+//!   the sender, which tries the next receiver or the buffer. Symmetrically a parked sender's
+//!   message moves into the buffer only if the sender's claim wins (its `send` then returns);
+//!   if it loses, its send raises CancelledError and the message was not sent. So no message is
+//!   ever lost or delivered twice, whatever the cancels.
+//! - Once `closed`, nothing enters; receivers drain the buffer and then get "closed". Closing
+//!   wakes every parked task: the receivers find the buffer empty and closed, the senders find
+//!   their message still in their slot and the channel closed.
+//!
+//! Python objects are only moved under the mutex, never dropped there (a drop may run Python):
+//! `Offer::Full`/`Offer::Closed` give the message back to the caller, and every entry taken out
+//! is dropped by `Wakeups::run` after the mutex is released. The mutex also guards the slot of
+//! every `ChannelWait` of the channel.
+
+use std::collections::VecDeque;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use pyo3::prelude::*;
+
+use super::wait::{ChannelWait, Role};
+use crate::sync::handoff::{claim_front, park, unpark, WaitList, Waiting, Wakeups};
+use crate::sync::statistics::ChannelStatistics;
+use crate::wait::{ParkedTask, Registered};
+
+/// What offering a message achieved.
+pub(crate) enum Offer {
+    /// Handed to a receiver or buffered.
+    Sent,
+    /// The buffer is full: the message comes back.
+    Full(Py<PyAny>),
+    /// The channel is closed: the message comes back.
+    Closed(Py<PyAny>),
+}
+
+/// What taking a message found.
+pub(crate) enum Take {
+    Message(Py<PyAny>),
+    Empty,
+    /// Closed and drained.
+    Closed,
+}
+
+struct ChannelState {
+    buffer: VecDeque<Py<PyAny>>,
+    closed: bool,
+    receivers: WaitList<Arc<ChannelWait>>,
+    senders: WaitList<Arc<ChannelWait>>,
+}
+
+type Wake = Wakeups<Arc<ChannelWait>>;
+
+pub(crate) struct ChannelCore {
+    /// None: unbounded.
+    capacity: Option<usize>,
+    state: Mutex<ChannelState>,
+}
+
+impl ChannelState {
+    fn has_room(&self, capacity: Option<usize>) -> bool {
+        capacity.is_none_or(|capacity| self.buffer.len() < capacity)
+    }
+
+    fn offer(&mut self, message: Py<PyAny>, capacity: Option<usize>, wake: &mut Wake) -> Offer {
+        if self.closed {
+            return Offer::Closed(message);
+        }
+        if let Some(receiver) = claim_front(&mut self.receivers, wake) {
+            // SAFETY: we hold the channel's mutex (`&mut self`), which guards every slot.
+            *unsafe { receiver.payload.slot.get() } = Some(message);
+            wake.wake(receiver);
+            return Offer::Sent;
+        }
+        if self.has_room(capacity) {
+            self.buffer.push_back(message);
+            return Offer::Sent;
+        }
+        Offer::Full(message)
+    }
+
+    fn take(&mut self, wake: &mut Wake) -> Take {
+        if let Some(message) = self.buffer.pop_front() {
+            // Room again: the longest-waiting sender's message joins the back of the buffer.
+            if let Some(sender) = claim_front(&mut self.senders, wake) {
+                // SAFETY: we hold the channel's mutex (`&mut self`), which guards every slot.
+                if let Some(pending) = unsafe { sender.payload.slot.get() }.take() {
+                    self.buffer.push_back(pending);
+                }
+                wake.wake(sender);
+            }
+            return Take::Message(message);
+        }
+        // Nothing buffered: a parked sender (capacity 0) hands its message over directly.
+        while let Some(sender) = claim_front(&mut self.senders, wake) {
+            // SAFETY: we hold the channel's mutex (`&mut self`), which guards every slot.
+            let pending = unsafe { sender.payload.slot.get() }.take();
+            wake.wake(sender);
+            if let Some(message) = pending {
+                return Take::Message(message);
+            }
+        }
+        if self.closed {
+            Take::Closed
+        } else {
+            Take::Empty
+        }
+    }
+}
+
+impl ChannelCore {
+    pub(crate) fn new(capacity: Option<usize>) -> Arc<Self> {
+        Arc::new(Self {
+            capacity,
+            state: Mutex::new(ChannelState {
+                buffer: VecDeque::new(),
+                closed: false,
+                receivers: WaitList::default(),
+                senders: WaitList::default(),
+            }),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, ChannelState> {
+        // Poisoning cannot leave the state inconsistent: no critical section panics half-way.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Sends `message` without waiting: to the longest-waiting receiver, else into the buffer.
+    pub(crate) fn offer(&self, message: Py<PyAny>) -> Offer {
+        let mut wake = Wake::default();
+        let offered = self.state().offer(message, self.capacity, &mut wake);
+        wake.run();
+        offered
+    }
+
+    /// The send of `wait`, without waiting: Ok(true) once its message is delivered (now, or
+    /// earlier by a receiver's hand-off), Ok(false) if the buffer is full (the message stays in
+    /// the slot), Err(message) if the channel is closed.
+    pub(super) fn send_from(&self, wait: &ChannelWait) -> Result<bool, Py<PyAny>> {
+        let mut wake = Wake::default();
+        let sent = {
+            let mut state = self.state();
+            // SAFETY: we hold the channel's mutex, which guards every slot.
+            let slot = unsafe { wait.slot.get() };
+            match slot.take() {
+                None => Ok(true),
+                Some(message) => match state.offer(message, self.capacity, &mut wake) {
+                    Offer::Sent => Ok(true),
+                    Offer::Full(message) => {
+                        *slot = Some(message);
+                        Ok(false)
+                    }
+                    Offer::Closed(message) => Err(message),
+                },
+            }
+        };
+        wake.run();
+        sent
+    }
+
+    /// The receive of `wait`, without waiting: the message a sender handed to it, else the next
+    /// one.
+    pub(super) fn receive_into(&self, wait: &ChannelWait) -> Take {
+        let mut wake = Wake::default();
+        let taken = {
+            let mut state = self.state();
+            // SAFETY: we hold the channel's mutex, which guards every slot.
+            match unsafe { wait.slot.get() }.take() {
+                Some(message) => Take::Message(message),
+                None => state.take(&mut wake),
+            }
+        };
+        wake.run();
+        taken
+    }
+
+    /// Receives without waiting.
+    pub(crate) fn take(&self) -> Take {
+        let mut wake = Wake::default();
+        let taken = self.state().take(&mut wake);
+        wake.run();
+        taken
+    }
+
+    /// Closes the channel and wakes every parked task. Returns whether it was open.
+    pub(crate) fn close(&self) -> bool {
+        let mut wake = Wake::default();
+        {
+            let mut state = self.state();
+            if std::mem::replace(&mut state.closed, true) {
+                return false;
+            }
+            while let Some(receiver) = claim_front(&mut state.receivers, &mut wake) {
+                wake.wake(receiver);
+            }
+            while let Some(sender) = claim_front(&mut state.senders, &mut wake) {
+                wake.wake(sender);
+            }
+        }
+        wake.run();
+        true
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state().closed
+    }
+
+    /// Parks a `send` or `receive` that found nothing to do, unless it can proceed now (then
+    /// `Ready`: the task redoes the operation itself when it runs, see `ChannelWait::resume`).
+    pub(super) fn park(
+        &self,
+        role: Role,
+        parked: ParkedTask,
+        wait: Arc<ChannelWait>,
+        key: &AtomicU64,
+    ) -> Registered {
+        let mut wake = Wake::default();
+        let registered = {
+            let mut state = self.state();
+            let (ready, queue) = match role {
+                Role::Send => (
+                    state.closed || !state.receivers.is_empty() || state.has_room(self.capacity),
+                    &mut state.senders,
+                ),
+                Role::Receive(_) => (
+                    state.closed || !state.buffer.is_empty() || !state.senders.is_empty(),
+                    &mut state.receivers,
+                ),
+            };
+            if ready {
+                wake.discard(Waiting {
+                    task: parked,
+                    payload: wait,
+                });
+                Registered::Ready
+            } else {
+                park(queue, parked, wait, key, &mut wake)
+            }
+        };
+        wake.run();
+        registered
+    }
+
+    pub(super) fn unpark(&self, role: Role, key: &AtomicU64) {
+        let mut wake = Wake::default();
+        {
+            let mut state = self.state();
+            let queue = match role {
+                Role::Send => &mut state.senders,
+                Role::Receive(_) => &mut state.receivers,
+            };
+            if let Some(entry) = unpark(queue, key) {
+                wake.discard(entry);
+            }
+        }
+        wake.run();
+    }
+
+    pub(crate) fn statistics(&self) -> ChannelStatistics {
+        let state = self.state();
+        ChannelStatistics {
+            current_buffer_used: state.buffer.len(),
+            max_buffer_size: self.capacity,
+            tasks_waiting_send: state.senders.len(),
+            tasks_waiting_receive: state.receivers.len(),
+            closed: state.closed,
+        }
+    }
+}

@@ -1,0 +1,948 @@
+"""Synchronization primitives and channels in ``async def`` syntax (mirrors tests/yielding).
+
+Cancel-safety tests cancel a waiter's scope and make the competing hand-off in the same step of
+the main task (no suspension in between), so with one worker the order of the two is exact:
+"cancel, then hand-off" must skip the cancelled waiter, "hand-off, then cancel" must leave the
+waiter with what it was handed (it raises at its next suspension point). Those tests run on one
+worker (the free-threaded default is one per CPU); the ones taking ``threads`` run on four too,
+and count with ``Occupancy``, whose counters stay exact when tasks run truly in parallel.
+"""
+
+import gc
+import threading
+
+import pytest
+from tests.conftest import run_bounded
+
+import tonio.colored as tonio
+from tonio.colored import sync
+from tonio.colored.sync import channel
+from tonio.exceptions import CancelledError, ChannelClosedError, WouldBlock
+
+
+async def until(predicate):
+    """Yields to the scheduler until ``predicate()`` holds."""
+    while not predicate():
+        await tonio.yield_now()
+
+
+async def cancellable(scopes, body):
+    """Runs ``body`` in a scope whose handle goes to ``scopes`` (cancelling it cancels body)."""
+    async with tonio.scope() as scope:
+        scopes.append(scope)
+        return await body
+    return 'cancelled'
+
+
+class Occupancy:
+    """How many tasks are inside a section at once, exact under free threading."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.inside = 0
+        self.most = 0
+
+    def enter(self):
+        with self._lock:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+
+    def leave(self):
+        with self._lock:
+            self.inside -= 1
+
+
+# Lock
+
+
+def test_lock_admits_one_task_at_a_time(threads):
+    lock = sync.Lock()
+    occupancy = Occupancy()
+
+    async def worker():
+        for _ in range(50):
+            async with lock:
+                occupancy.enter()
+                await tonio.yield_now()
+                occupancy.leave()
+
+    async def main():
+        await tonio.spawn(*(worker() for _ in range(8)))
+
+    run_bounded(main(), threads=threads)
+    assert occupancy.most == 1
+    assert not lock.locked()
+
+
+def test_lock_goes_to_waiters_in_arrival_order_without_barging():
+    lock = sync.Lock()
+    order = []
+
+    async def waiter(index):
+        async with lock:
+            order.append(index)
+
+    async def main():
+        await lock.__aenter__()
+        handles = []
+        for index in range(5):
+            handles.append(tonio.spawn(waiter(index)))
+            await until(lambda n=index: lock.statistics().tasks_waiting == n + 1)
+        await lock.__aexit__(None, None, None)
+        # Handed straight to the first waiter: a newcomer cannot take it in between.
+        with pytest.raises(WouldBlock):
+            lock.try_acquire()
+        for handle in handles:
+            await handle
+
+    run_bounded(main(), threads=1)
+    assert order == [0, 1, 2, 3, 4]
+
+
+def test_lock_non_blocking_forms_and_misuse():
+    lock = sync.Lock()
+    assert lock.try_acquire() is None
+    assert lock.locked()
+    with pytest.raises(WouldBlock, match='Lock is held'):
+        lock.try_acquire()
+    with pytest.raises(WouldBlock):
+        lock.or_raise()
+    lock.release()
+    with pytest.raises(RuntimeError, match='not locked'):
+        lock.release()
+    with lock.or_raise() as entered:
+        assert entered is None
+        assert lock.locked()
+    assert not lock.locked()
+
+    async def main():
+        async with lock as entered:
+            assert entered is None
+            assert lock.locked()
+        with pytest.raises(RuntimeError, match='not locked'):
+            await lock.__aexit__(None, None, None)
+        return lock.locked()
+
+    assert run_bounded(main(), threads=1) is False
+    assert repr(lock) == '<tonio.sync.Lock unlocked waiting=0>'
+
+
+def test_lock_statistics_count_the_waiters():
+    lock = sync.Lock()
+
+    async def waiter():
+        async with lock:
+            pass
+
+    async def main():
+        async with lock:
+            handle = tonio.spawn(waiter(), waiter())
+            await until(lambda: lock.statistics().tasks_waiting == 2)
+            stats = lock.statistics()
+        await handle
+        return stats, lock.statistics()
+
+    held, free = run_bounded(main(), threads=1)
+    assert (held.locked, held.tasks_waiting) == (True, 2)
+    assert (free.locked, free.tasks_waiting) == (False, 0)
+
+
+def test_a_waiter_cancelled_before_the_release_never_gets_the_lock():
+    lock = sync.Lock()
+    scopes, got = [], []
+
+    async def waiter(name):
+        async with lock:
+            got.append(name)
+
+    async def main():
+        guard = await lock()
+        first = tonio.spawn(cancellable(scopes, waiter('cancelled')))
+        await until(lambda: lock.statistics().tasks_waiting == 1)
+        second = tonio.spawn(waiter('next'))
+        await until(lambda: lock.statistics().tasks_waiting == 2)
+        scopes[0].cancel()
+        guard.release()
+        return await first, await second
+
+    assert run_bounded(main(), threads=1) == ('cancelled', None)
+    assert got == ['next']
+    assert not lock.locked()
+
+
+def test_a_lock_handed_over_is_kept_when_the_cancel_comes_right_after():
+    lock = sync.Lock()
+    scopes, events = [], []
+
+    async def waiter():
+        async with lock:
+            events.append('acquired')
+            await tonio.sleep(0)
+            events.append('not reached')
+
+    async def main():
+        guard = await lock()
+        handle = tonio.spawn(cancellable(scopes, waiter()))
+        await until(lambda: lock.statistics().tasks_waiting == 1)
+        guard.release()
+        scopes[0].cancel()
+        return await handle
+
+    assert run_bounded(main(), threads=1) == 'cancelled'
+    assert events == ['acquired']
+    assert not lock.locked()
+
+
+def test_a_lock_taken_and_released_by_a_plain_thread_is_handed_to_a_task(threads):
+    lock = sync.Lock()
+    taken, release = threading.Event(), threading.Event()
+    order = []
+
+    def holder():
+        lock.try_acquire()
+        taken.set()
+        release.wait(10)
+        order.append('thread releases')
+        lock.release()
+
+    async def waiter():
+        async with lock:
+            order.append('task acquires')
+
+    async def main():
+        thread = threading.Thread(target=holder)
+        thread.start()
+        await tonio.spawn_blocking(taken.wait, 10)
+        handle = tonio.spawn(waiter())
+        await until(lambda: lock.statistics().tasks_waiting == 1)
+        release.set()
+        await handle
+        thread.join()
+
+    run_bounded(main(), threads=threads)
+    assert order == ['thread releases', 'task acquires']
+    assert not lock.locked()
+
+
+def test_a_plain_thread_sends_to_waiting_tasks(threads):
+    sender, receiver = channel.unbounded()
+    got = []
+
+    async def consumer():
+        async for message in receiver:
+            got.append(message)
+
+    def produce():
+        for message in range(1000):
+            sender.send(message)
+        sender.close()
+
+    async def main():
+        consumers = tonio.spawn(consumer(), consumer())
+        await until(lambda: receiver.statistics().tasks_waiting_receive == 2)
+        thread = threading.Thread(target=produce)
+        thread.start()
+        await consumers
+        thread.join()
+
+    run_bounded(main(), threads=threads)
+    assert sorted(got) == list(range(1000))
+
+
+def test_sync_waits_cannot_be_combined():
+    async def main():
+        waits = [
+            sync.Lock().__aenter__(),
+            sync.Semaphore(1).__aenter__(),
+            sync.Barrier(2).wait(),
+            channel.channel(1)[1].receive(),
+        ]
+        errors = []
+        for wait in waits:
+            try:
+                tonio.Waiter.any(wait, tonio.Event())
+            except TypeError as error:
+                errors.append(str(error))
+        await tonio.yield_now()
+        return errors
+
+    errors = run_bounded(main(), threads=1)
+    assert len(errors) == 4
+    assert all('cannot be combined' in error for error in errors)
+
+
+# Semaphore
+
+
+def test_semaphore_never_admits_more_than_its_tokens(threads):
+    semaphore = sync.Semaphore(3)
+    occupancy = Occupancy()
+
+    async def worker():
+        for _ in range(30):
+            async with semaphore:
+                occupancy.enter()
+                await tonio.yield_now()
+                occupancy.leave()
+
+    async def main():
+        await tonio.spawn(*(worker() for _ in range(10)))
+
+    run_bounded(main(), threads=threads)
+    assert occupancy.most == 3
+    assert semaphore.tokens() == 3
+
+
+def test_semaphore_tokens_statistics_and_misuse():
+    semaphore = sync.Semaphore(2)
+    assert semaphore.tokens() == 2
+    semaphore.try_acquire()
+    with semaphore.or_raise():
+        assert semaphore.tokens() == 0
+        with pytest.raises(WouldBlock, match='no free token'):
+            semaphore.try_acquire()
+        stats = semaphore.statistics()
+        assert (stats.borrowed_tokens, stats.total_tokens, stats.tasks_waiting) == (2, 2, 0)
+    semaphore.release()
+    with pytest.raises(ValueError, match='released more times'):
+        semaphore.release()
+    assert semaphore.tokens() == 2
+    with pytest.raises(ValueError, match='non-negative'):
+        sync.Semaphore(-1)
+    with pytest.raises(ValueError, match='int'):
+        sync.Semaphore('3')
+    assert sync.Semaphore(0).tokens() == 0
+
+
+def test_a_cancelled_semaphore_waiter_keeps_no_token():
+    semaphore = sync.Semaphore(1)
+    scopes, got = [], []
+
+    async def waiter(name):
+        async with semaphore:
+            got.append(name)
+
+    async def main():
+        guard = await semaphore()
+        first = tonio.spawn(cancellable(scopes, waiter('cancelled')))
+        await until(lambda: semaphore.statistics().tasks_waiting == 1)
+        second = tonio.spawn(waiter('next'))
+        await until(lambda: semaphore.statistics().tasks_waiting == 2)
+        scopes[0].cancel()
+        guard.release()
+        return await first, await second
+
+    assert run_bounded(main(), threads=1) == ('cancelled', None)
+    assert got == ['next']
+    assert semaphore.tokens() == 1
+
+
+# Condition
+
+
+def test_condition_wait_and_notify_pass_items_in_order(threads):
+    condition = sync.Condition()
+    items, got = [], []
+
+    async def consumer():
+        for _ in range(20):
+            async with condition:
+                while not items:
+                    await condition.wait()
+                got.append(items.pop(0))
+
+    async def producer():
+        for item in range(60):
+            async with condition:
+                items.append(item)
+                condition.notify()
+            await tonio.yield_now()
+
+    async def main():
+        await tonio.spawn(consumer(), consumer(), consumer(), producer())
+
+    run_bounded(main(), threads=threads)
+    assert sorted(got) == list(range(60))
+
+
+def test_notify_wakes_waiters_in_the_order_they_waited():
+    condition = sync.Condition(sync.Lock())
+    order = []
+
+    async def waiter(index):
+        async with condition:
+            await condition.wait()
+            assert condition.locked()
+            order.append(index)
+
+    async def main():
+        handles = []
+        for index in range(4):
+            handles.append(tonio.spawn(waiter(index)))
+            await until(lambda n=index: condition.waiting == n + 1)
+        async with condition:
+            assert condition.notify(2) == 2
+        await until(lambda: len(order) == 2)
+        async with condition:
+            assert condition.notify_all() == 2
+            assert condition.notify() == 0
+        for handle in handles:
+            await handle
+
+    run_bounded(main(), threads=1)
+    assert order == [0, 1, 2, 3]
+
+
+def test_condition_needs_its_lock_held():
+    condition = sync.Condition()
+
+    async def main():
+        with pytest.raises(RuntimeError, match='lock held'):
+            condition.notify()
+        try:
+            await condition.wait()
+        except RuntimeError as error:
+            return str(error)
+
+    assert 'lock held' in run_bounded(main(), threads=1)
+    with pytest.raises(TypeError, match='Lock'):
+        sync.Condition(sync.Semaphore(1))
+    with pytest.raises(ValueError, match='n >= 0'):
+        condition.notify(-1)
+
+
+def test_a_cancelled_condition_waiter_retakes_the_lock_before_raising():
+    condition = sync.Condition()
+    scopes, seen = [], []
+
+    async def waiter():
+        async with condition:
+            try:
+                await condition.wait()
+            except CancelledError:
+                seen.append(condition.locked())
+                raise
+
+    async def main():
+        handle = tonio.spawn(cancellable(scopes, waiter()))
+        await until(lambda: condition.waiting == 1)
+        async with condition:
+            scopes[0].cancel()
+            await tonio.sleep(0.01)
+            # The cancelled waiter cannot raise before it has the lock back.
+            assert seen == []
+        return await handle
+
+    assert run_bounded(main(), threads=1) == 'cancelled'
+    assert seen == [True]
+    assert not condition.locked()
+
+
+def test_a_cancelled_condition_waiter_does_not_use_up_a_notification():
+    condition = sync.Condition()
+    scopes, woken = [], []
+
+    async def waiter(name):
+        async with condition:
+            await condition.wait()
+            woken.append(name)
+
+    async def main():
+        first = tonio.spawn(cancellable(scopes, waiter('cancelled')))
+        await until(lambda: condition.waiting == 1)
+        second = tonio.spawn(waiter('next'))
+        await until(lambda: condition.waiting == 2)
+        async with condition:
+            scopes[0].cancel()
+            assert condition.notify() == 1
+        return await first, await second
+
+    assert run_bounded(main(), threads=1) == ('cancelled', None)
+    assert woken == ['next']
+
+
+# RWLock
+
+
+def test_rwlock_readers_share_and_writers_exclude(threads):
+    rwlock = sync.RWLock()
+    readers, writers = Occupancy(), Occupancy()
+    violations = []
+
+    async def reader():
+        for _ in range(20):
+            async with rwlock.reader:
+                readers.enter()
+                if writers.inside:
+                    violations.append('a reader beside a writer')
+                await tonio.yield_now()
+                readers.leave()
+
+    async def writer():
+        for _ in range(20):
+            async with rwlock.writer:
+                writers.enter()
+                if readers.inside or writers.inside > 1:
+                    violations.append('a writer beside another task')
+                await tonio.yield_now()
+                writers.leave()
+
+    async def main():
+        await tonio.spawn(*(reader() for _ in range(6)), *(writer() for _ in range(3)))
+
+    run_bounded(main(), threads=threads)
+    assert violations == []
+    assert readers.most > 1
+    assert writers.most == 1
+    assert rwlock.statistics().readers == 0
+
+
+def test_a_waiting_writer_is_not_starved_by_new_readers():
+    rwlock = sync.RWLock()
+    order = []
+
+    async def writer():
+        async with rwlock.writer:
+            order.append('writer')
+
+    async def late_reader():
+        async with rwlock.reader:
+            order.append('late reader')
+
+    async def main():
+        guard = await rwlock.reader()
+        writing = tonio.spawn(writer())
+        await until(lambda: rwlock.statistics().tasks_waiting == 1)
+        # A writer waits: a new reader queues behind it instead of joining the readers.
+        with pytest.raises(WouldBlock):
+            rwlock.reader.try_acquire()
+        reading = tonio.spawn(late_reader())
+        await until(lambda: rwlock.statistics().tasks_waiting == 2)
+        guard.release()
+        await writing
+        await reading
+
+    run_bounded(main(), threads=1)
+    assert order == ['writer', 'late reader']
+
+
+def test_cancelling_a_queued_writer_lets_the_readers_behind_it_in():
+    rwlock = sync.RWLock()
+    scopes, order = [], []
+
+    async def writer():
+        async with rwlock.writer:
+            order.append('writer')
+
+    async def reader():
+        async with rwlock.reader:
+            order.append('reader')
+
+    async def main():
+        guard = await rwlock.reader()
+        writing = tonio.spawn(cancellable(scopes, writer()))
+        await until(lambda: rwlock.statistics().tasks_waiting == 1)
+        reading = tonio.spawn(reader())
+        await until(lambda: rwlock.statistics().tasks_waiting == 2)
+        scopes[0].cancel()
+        await reading
+        guard.release()
+        return await writing
+
+    assert run_bounded(main(), threads=1) == 'cancelled'
+    assert order == ['reader']
+
+
+def test_rwlock_non_blocking_forms_and_misuse():
+    rwlock = sync.RWLock()
+    with rwlock.reader.or_raise(), rwlock.reader.or_raise():
+        assert rwlock.statistics().readers == 2
+        with pytest.raises(WouldBlock):
+            rwlock.writer.try_acquire()
+    rwlock.writer.try_acquire()
+    assert rwlock.statistics().writer
+    with pytest.raises(WouldBlock):
+        rwlock.reader.or_raise()
+    rwlock.writer.release()
+    with pytest.raises(RuntimeError, match='not held'):
+        rwlock.writer.release()
+    with pytest.raises(RuntimeError, match='not held'):
+        rwlock.reader.release()
+
+
+# Barrier
+
+
+def test_barrier_releases_each_round_together_with_arrival_indices(threads):
+    barrier = sync.Barrier(4)
+    rounds = 25
+    guard = threading.Lock()
+    arrived = [0] * rounds
+    passed_early = []
+    indices = [[] for _ in range(rounds)]
+
+    async def party():
+        for round_ in range(rounds):
+            with guard:
+                arrived[round_] += 1
+            index = await barrier.wait()
+            with guard:
+                if arrived[round_] != 4:
+                    passed_early.append(round_)
+                indices[round_].append(index)
+
+    async def main():
+        await tonio.spawn(*(party() for _ in range(4)))
+
+    run_bounded(main(), threads=threads)
+    assert passed_early == []
+    assert all(sorted(each) == [0, 1, 2, 3] for each in indices)
+    assert barrier.value() == 0
+
+
+def test_barrier_value_parties_and_bad_arguments():
+    barrier = sync.Barrier(3)
+    assert (barrier.value(), barrier.parties) == (0, 3)
+    with pytest.raises(ValueError, match='at least one'):
+        sync.Barrier(0)
+    with pytest.raises(TypeError, match='int'):
+        sync.Barrier(2.5)
+
+    async def main():
+        return await sync.Barrier(1).wait()
+
+    assert run_bounded(main(), threads=1) == 0
+
+
+def test_a_waiter_cancelled_before_the_round_completes_withdraws():
+    barrier = sync.Barrier(3)
+    scopes = []
+
+    async def party():
+        return await barrier.wait()
+
+    async def latecomer():
+        await until(lambda: barrier.value() == 2)
+        return await barrier.wait()
+
+    async def main():
+        cancelled = tonio.spawn(cancellable(scopes, party()))
+        await until(lambda: barrier.value() == 1)
+        first = tonio.spawn(party())
+        await until(lambda: barrier.value() == 2)
+        late = tonio.spawn(latecomer())
+        scopes[0].cancel()
+        # The cancel came first (its task has not even run yet): this arrival does not complete
+        # the round, the latecomer's does.
+        mine = await barrier.wait()
+        return await cancelled, sorted([await first, mine, await late])
+
+    assert run_bounded(main(), timeout=10, threads=1) == ('cancelled', [0, 1, 2])
+
+
+def test_a_barrier_passed_is_kept_when_the_cancel_comes_right_after():
+    barrier = sync.Barrier(2)
+    scopes, indices = [], []
+
+    async def party():
+        indices.append(await barrier.wait())
+        await tonio.sleep(0)
+        indices.append('not reached')
+
+    async def main():
+        handle = tonio.spawn(cancellable(scopes, party()))
+        await until(lambda: barrier.value() == 1)
+        mine = await barrier.wait()
+        scopes[0].cancel()
+        return mine, await handle
+
+    assert run_bounded(main(), threads=1) == (1, 'cancelled')
+    assert indices == [0]
+
+
+# Channels
+
+
+def test_a_bounded_channel_is_fifo_and_send_waits_while_full():
+    sender, receiver = channel.channel(2)
+    sent = []
+
+    async def producer():
+        for message in range(5):
+            await sender.send(message)
+            sent.append(message)
+
+    async def main():
+        handle = tonio.spawn(producer())
+        await until(lambda: sender.statistics().tasks_waiting_send == 1)
+        stats = receiver.statistics()
+        assert (stats.current_buffer_used, stats.max_buffer_size) == (2, 2)
+        assert sent == [0, 1]
+        got = [await receiver.receive() for _ in range(5)]
+        await handle
+        return got
+
+    assert run_bounded(main(), threads=1) == [0, 1, 2, 3, 4]
+
+
+def test_closing_lets_receivers_drain_then_raises():
+    sender, receiver = channel.channel(4)
+
+    async def main():
+        for message in 'abc':
+            await sender.send(message)
+        assert sender.close() is True
+        assert sender.close() is False
+        assert sender.closed and receiver.closed
+        with pytest.raises(ChannelClosedError, match='send on a closed channel'):
+            await sender.send('d')
+        got = [await receiver.receive() for _ in range(3)]
+        with pytest.raises(ChannelClosedError, match='every buffered message'):
+            await receiver.receive()
+        # TonIO code catches BrokenPipeError.
+        try:
+            await receiver.receive()
+        except BrokenPipeError:
+            got.append('closed')
+        return got
+
+    assert run_bounded(main(), threads=1) == ['a', 'b', 'c', 'closed']
+
+
+def test_close_wakes_waiting_receivers_and_senders():
+    sender, receiver = channel.channel(1)
+    other_sender, other_receiver = channel.channel(0)
+
+    async def receive():
+        try:
+            await receiver.receive()
+        except ChannelClosedError:
+            return 'receiver saw close'
+
+    async def send():
+        try:
+            await other_sender.send('lost')
+        except ChannelClosedError:
+            return 'sender saw close'
+
+    async def main():
+        receiving = tonio.spawn(receive(), receive())
+        sending = tonio.spawn(send())
+        await until(lambda: receiver.statistics().tasks_waiting_receive == 2)
+        await until(lambda: other_sender.statistics().tasks_waiting_send == 1)
+        sender.close()
+        other_receiver.close()
+        return await receiving, await sending
+
+    assert run_bounded(main(), threads=1) == (['receiver saw close'] * 2, 'sender saw close')
+
+
+def test_non_blocking_channel_operations_and_sentinels():
+    sender, receiver = channel.channel(1)
+    assert receiver.receive_nowait() is receiver.Empty
+    with pytest.raises(WouldBlock):
+        receiver.try_receive()
+    assert sender.send_nowait(1) is None
+    assert sender.send_nowait(2) is sender.Full
+    with pytest.raises(WouldBlock):
+        sender.try_send(2)
+    assert receiver.try_receive() == 1
+    sender.try_send(3)
+    sender.close()
+    assert sender.send_nowait(4) is sender.Closed
+    with pytest.raises(ChannelClosedError):
+        sender.try_send(4)
+    assert receiver.receive_nowait() == 3
+    assert receiver.receive_nowait() is receiver.Closed
+    with pytest.raises(ChannelClosedError):
+        receiver.try_receive()
+    assert sender.Closed is receiver.Closed
+    assert channel.ChannelSender is type(sender)
+
+
+def test_an_unbounded_channel_never_waits_to_send(threads):
+    sender, receiver = channel.unbounded()
+    got = []
+
+    async def producer(base):
+        for index in range(500):
+            sender.send(base + index)
+        await tonio.yield_now()
+
+    async def consumer():
+        async for message in receiver:
+            got.append(message)
+
+    async def main():
+        consumers = tonio.spawn(consumer(), consumer(), consumer())
+        await tonio.spawn(*(producer(base) for base in range(0, 4000, 1000)))
+        sender.close()
+        await consumers
+
+    run_bounded(main(), threads=threads)
+    assert sorted(got) == sorted(
+        base + index for base in range(0, 4000, 1000) for index in range(500)
+    )
+    assert sender.send_nowait(1) is sender.Closed
+    assert sender.statistics().max_buffer_size is None
+
+
+def test_many_producers_and_consumers_keep_each_producer_s_order(threads):
+    sender, receiver = channel.channel(3)
+    per_consumer = [[] for _ in range(4)]
+
+    async def producer(name):
+        for index in range(200):
+            await sender.send((name, index))
+
+    async def consumer(seen):
+        async for message in receiver:
+            seen.append(message)
+
+    async def main():
+        consumers = tonio.spawn(*(consumer(seen) for seen in per_consumer))
+        await tonio.spawn(*(producer(name) for name in range(4)))
+        sender.close()
+        await consumers
+
+    run_bounded(main(), threads=threads)
+    everything = [message for seen in per_consumer for message in seen]
+    assert sorted(everything) == [(name, index) for name in range(4) for index in range(200)]
+    for seen in per_consumer:
+        for name in range(4):
+            indices = [index for who, index in seen if who == name]
+            assert indices == sorted(indices)
+
+
+def test_a_zero_capacity_channel_is_a_rendezvous():
+    sender, receiver = channel.channel(0)
+    events = []
+
+    async def producer():
+        await sender.send('hello')
+        events.append('sent')
+
+    async def main():
+        handle = tonio.spawn(producer())
+        await until(lambda: sender.statistics().tasks_waiting_send == 1)
+        assert events == []
+        assert sender.send_nowait('x') is sender.Full
+        events.append(await receiver.receive())
+        await handle
+
+    run_bounded(main(), threads=1)
+    assert events == ['hello', 'sent']
+
+
+def test_a_receiver_cancelled_before_the_send_leaves_the_message_to_the_next():
+    sender, receiver = channel.channel(1)
+    scopes = []
+
+    async def receive():
+        return await receiver.receive()
+
+    async def main():
+        cancelled = tonio.spawn(cancellable(scopes, receiver.receive()))
+        await until(lambda: receiver.statistics().tasks_waiting_receive == 1)
+        other = tonio.spawn(receive())
+        await until(lambda: receiver.statistics().tasks_waiting_receive == 2)
+        scopes[0].cancel()
+        await sender.send('message')
+        return await cancelled, await other
+
+    assert run_bounded(main(), threads=1) == ('cancelled', 'message')
+
+
+def test_a_message_handed_over_is_kept_when_the_cancel_comes_right_after():
+    sender, receiver = channel.channel(1)
+    scopes, got = [], []
+
+    async def consumer():
+        got.append(await receiver.receive())
+        await tonio.sleep(0)
+        got.append('not reached')
+
+    async def main():
+        handle = tonio.spawn(cancellable(scopes, consumer()))
+        await until(lambda: receiver.statistics().tasks_waiting_receive == 1)
+        await sender.send('message')
+        scopes[0].cancel()
+        return await handle
+
+    assert run_bounded(main(), threads=1) == 'cancelled'
+    assert got == ['message']
+    assert receiver.receive_nowait() is receiver.Empty
+
+
+def test_a_sender_cancelled_while_waiting_did_not_send():
+    sender, receiver = channel.channel(1)
+    scopes = []
+
+    async def main():
+        await sender.send('first')
+        handle = tonio.spawn(cancellable(scopes, sender.send('second')))
+        await until(lambda: sender.statistics().tasks_waiting_send == 1)
+        scopes[0].cancel()
+        outcome = await handle
+        return outcome, receiver.receive_nowait(), receiver.receive_nowait()
+
+    outcome, first, then = run_bounded(main(), threads=1)
+    assert (outcome, first) == ('cancelled', 'first')
+    assert then is receiver.Empty
+
+
+def test_a_waiting_sender_whose_message_was_taken_is_not_cancelled_after_all():
+    sender, receiver = channel.channel(1)
+    scopes, events = [], []
+
+    async def producer():
+        await sender.send('second')
+        events.append('sent')
+        await tonio.sleep(0)
+        events.append('not reached')
+
+    async def main():
+        await sender.send('first')
+        handle = tonio.spawn(cancellable(scopes, producer()))
+        await until(lambda: sender.statistics().tasks_waiting_send == 1)
+        first = receiver.try_receive()
+        scopes[0].cancel()
+        outcome = await handle
+        return first, outcome, receiver.try_receive()
+
+    assert run_bounded(main(), threads=1) == ('first', 'cancelled', 'second')
+    assert events == ['sent']
+
+
+def test_async_for_ends_once_the_channel_is_closed_and_drained():
+    sender, receiver = channel.channel(2)
+
+    async def main():
+        await sender.send(1)
+        await sender.send(2)
+        sender.close()
+        return [message async for message in receiver]
+
+    assert run_bounded(main(), threads=1) == [1, 2]
+
+
+def test_dropping_a_side_closes_the_channel():
+    sender, receiver = channel.channel(1)
+    sender.send_nowait('kept')
+    del sender
+    gc.collect()
+    assert receiver.receive_nowait() == 'kept'
+    assert receiver.receive_nowait() is receiver.Closed
+
+    sender, receiver = channel.unbounded()
+    del receiver
+    gc.collect()
+    with pytest.raises(ChannelClosedError):
+        sender.send('nobody listens')
+
+
+def test_channel_bad_arguments():
+    with pytest.raises(ValueError, match='>= 0'):
+        channel.channel(-1)
+    with pytest.raises(TypeError, match='int'):
+        channel.channel('4')
