@@ -2,11 +2,12 @@
 
 The benchmarks: one million coroutines (``million.py``), 100k random sleeps (``sleeps.py``), a
 100k-task scope cancelled at once (``scopes.py``), N waiters abandoning one event
-(``waiters.py``), a TCP echo under a closed-loop load (``echo.py``), ``wrk`` against the
-example HTTP server (``http_wrk.py``) and short child processes (``processes.py``). Every
-measurement runs in a fresh process (so one implementation's heap and GC state cannot skew
-another's); the median of the repeats is reported. Usage: ``python benches/run.py [--repeat N]
-[--only SUBSTRING] [--bench NAME] [--duration SECONDS]``.
+(``waiters.py``), lock hand-offs and channel throughput (``sync.py``), a TCP echo under a
+closed-loop load (``echo.py``), ``wrk`` against the example HTTP server (``http_wrk.py``) and
+short child processes (``processes.py``). Every measurement runs in a fresh process (so one
+implementation's heap and GC state cannot skew another's); the median of the repeats is
+reported. Usage: ``python benches/run.py [--repeat N] [--only SUBSTRING] [--bench NAME]
+[--duration SECONDS]``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import million  # noqa: E402
 import processes  # noqa: E402
 import scopes  # noqa: E402
 import sleeps  # noqa: E402
+import sync  # noqa: E402
 import waiters  # noqa: E402
 
 OPTIONAL = {'uvloop': 'uvloop', 'trio': 'trio'}
@@ -170,13 +172,46 @@ def report_waiters(args):
             print(f'- {name}: {ratio:.2f}x{beyond}: {"met" if ratio <= 1.3 else "MISSED"}')
 
 
+def report_sync(args):
+    title = 'Lock hand-offs and channel throughput'
+    print(f'\n## {title}: {interpreter_label()}, median of {args.repeat}\n')
+    print(
+        f'Lock: {sync.TASKS} tasks, {sync.ACQUISITIONS:,} acquisitions, each held across one '
+        f'suspension. Channels: {sync.MESSAGES:,} messages, producers→consumers.\n'
+    )
+    rates = {}
+    for scenario in sync.SCENARIOS:
+        for name in sync.PEERS:
+            if args.only not in name or not available(name):
+                continue
+            result = measure(sync, f'{scenario} @ {name}', args.repeat)
+            rates.setdefault(scenario, {})[name] = result['rate']
+    unit = {'lock': 'hand-offs/s'}
+    for scenario, results in rates.items():
+        base = results.get('asyncio')
+        print(f'\n### {scenario} ({unit.get(scenario, "messages/s")})\n')
+        print('| implementation | per second | this / asyncio |')
+        print('|---|---|---|')
+        for name, rate in results.items():
+            ratio = f'{rate / base:.2f}x' if base else '-'
+            print(f'| {name} | {rate:,.0f} | {ratio} |')
+    print('\nTargets (one worker): this / asyncio >= 3 (asyncio.Lock, asyncio.Queue):')
+    for scenario, results in rates.items():
+        base = results.get('asyncio')
+        for name in ('tonio yield, 1 thread', 'tonio colored, 1 thread'):
+            if base and name in results:
+                ratio = results[name] / base
+                verdict = 'met' if ratio >= 3 else 'MISSED'
+                print(f'- {scenario}, {name}: {ratio:.2f}x: {verdict}')
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--only', default='')
     parser.add_argument(
         '--bench',
-        choices=['million', 'sleeps', 'scopes', 'waiters', 'echo', 'http', 'processes'],
+        choices=['million', 'sleeps', 'scopes', 'waiters', 'sync', 'echo', 'http', 'processes'],
         default=None,
     )
     parser.add_argument('--duration', type=float, default=None, help='seconds per echo/http run')
@@ -204,6 +239,8 @@ def main():
         )
     if args.bench in (None, 'waiters'):
         report_waiters(args)
+    if args.bench in (None, 'sync'):
+        report_sync(args)
     if args.bench in (None, 'echo'):
         echo.report(args, interpreter_label(), available)
     if args.bench in (None, 'http'):
