@@ -78,4 +78,4 @@ def test_permits_are_never_exceeded_nor_lost_under_cancels(round_):
     assert state['most'] <= PERMITS
     assert state['done'] + state['cancelled'] == TASKS
     assert state['done'] and state['cancelled']
-    assert (guard._free, len(guard._queue)) == (PERMITS, 0)
+    assert (guard.tokens(), guard.statistics().tasks_waiting) == (PERMITS, 0)
