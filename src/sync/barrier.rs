@@ -5,12 +5,14 @@
 //! each its index (0 for the first to arrive), takes n - 1 itself, and leaves the queue empty
 //! for the next round.
 //!
-//! Cancel safety: a task cancelled while it waits withdraws its arrival (its entry leaves the
-//! queue), so the round then waits for another task and no round completes with fewer than n
-//! arrivals. A cancel that races the completing arrival is decided by the claim, as every
-//! hand-off here: if the completion claimed the task first, it passes with its index (the cancel
-//! waits for its next suspension point); if the cancel won, the task had arrived (it counts for
-//! this round, whose others pass) and raises CancelledError, its index unused.
+//! Cancel safety: a task cancelled while it waits withdraws its arrival, so the round then waits
+//! for another task. Its entry leaves the queue when it deregisters, and the completing arrival
+//! first drops every entry whose wait already ended (its deregister may not have run yet), so a
+//! cancel that came before the completion never makes up the round. A cancel that lands between
+//! that check and the claims is decided by the claim, as every hand-off here: if the completion
+//! claimed the task first, it passes with its index (the cancel waits for its next suspension
+//! point); if the cancel won, the task counts as arrived (the others were claimed already) and
+//! raises CancelledError, its index unused.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
