@@ -236,10 +236,12 @@ def public_names():
     import tonio
     import tonio.colored
     import tonio.exceptions
+    import tonio.fs
     import tonio.io
     import tonio.mark
     import tonio.net
     import tonio.net.socket
+    import tonio.net.tls
     import tonio.signals
     import tonio.time
     import tonio.typing
@@ -247,10 +249,12 @@ def public_names():
     modules = [
         tonio,
         tonio.exceptions,
+        tonio.fs,
         tonio.io,
         tonio.mark,
         tonio.net,
         tonio.net.socket,
+        tonio.net.tls,
         tonio.signals,
         tonio.time,
         tonio.typing,
