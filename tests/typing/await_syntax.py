@@ -5,10 +5,12 @@ tests/runtime/test_typing_samples.py runs it."""
 import subprocess
 import tempfile
 import threading
-from typing import assert_type
+from typing import Any, assert_type
 
 import tonio.colored as tonio
 import tonio.colored.fs as fs
+from tonio.colored import sync
+from tonio.colored.sync import channel
 from tonio.typing import RuntimeOptions
 
 
@@ -114,12 +116,62 @@ async def files_and_processes() -> None:
     assert_type(await process.wait(), int)
 
 
+async def total(numbers: channel.ChannelReceiver[float]) -> float:
+    return sum([number async for number in numbers])
+
+
+async def sync_and_channels() -> None:
+    lock, semaphore, condition = sync.Lock(), sync.Semaphore(2), sync.Condition()
+    async with lock, semaphore:
+        assert_type(lock.locked(), bool)
+        assert_type(semaphore.tokens(), int)
+    async with condition:
+        assert_type(condition.notify(), int)
+    guard = await lock.acquire()
+    assert_type(guard.held, bool)
+    guard.release()
+    with lock.or_raise() as held:
+        assert_type(held, None)
+    rwlock = sync.RWLock()
+    async with rwlock.reader:
+        assert_type(rwlock.statistics().readers, int)
+    assert_type(await sync.Barrier(1).wait(), int)
+
+    pair: tuple[channel.ChannelSender[int], channel.ChannelReceiver[int]] = channel.channel(2)
+    sender, receiver = pair
+    await sender.send(1)
+    assert sender.send_nowait(2) is None
+    assert sender.send_nowait(3) is sender.Full
+    assert_type(await receiver.receive(), int)
+    assert_type(receiver.try_receive(), int)
+    assert receiver.receive_nowait() is receiver.Empty
+    await sender.send(4)
+    sender.close()
+    drained = [message async for message in receiver]
+    assert_type(drained, list[int])
+    assert drained == [4]
+    assert receiver.receive_nowait() is receiver.Closed
+    # Without an annotation the message type is Any.
+    anything, _ = channel.unbounded()
+    assert_type(anything, channel.UnboundedChannelSender[Any])
+    texts: tuple[channel.UnboundedChannelSender[str], channel.UnboundedChannelReceiver[str]]
+    texts = channel.unbounded()
+    texts[0].send('one')
+    assert_type(texts[1].try_receive(), str)
+    # A receiver of ints serves where one of floats is expected (it only gives messages out).
+    ints: tuple[channel.ChannelSender[int], channel.ChannelReceiver[int]] = channel.channel(1)
+    await ints[0].send(2)
+    ints[0].close()
+    assert await total(ints[1]) == 2
+
+
 async def main() -> tuple[str, int]:
     await waits()
     await spawns()
     await scopes_and_combinators()
     await marks()
     await files_and_processes()
+    await sync_and_channels()
     return 'done', threading.active_count()
 
 

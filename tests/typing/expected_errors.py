@@ -5,6 +5,8 @@ nothing else). If an annotation regresses to ``Any``, its error disappears and t
 
 import tonio
 import tonio.colored
+from tonio.colored import sync
+from tonio.colored.sync.channel import ChannelReceiver, ChannelSender, channel
 from tonio.typing import Coro
 
 
@@ -52,3 +54,16 @@ def misuse() -> None:
     on_the_pool('x')  # E: arg-type
     tonio.mark.max_concurrency(2)(on_the_pool(1))  # E: arg-type
     print(name)
+
+
+async def sync_and_channels() -> None:
+    numbers: tuple[ChannelSender[int], ChannelReceiver[int]] = channel(4)
+    sender, receiver = numbers
+    await sender.send('one')  # E: arg-type
+    text: str = await receiver.receive()  # E: assignment
+    async for number in receiver:
+        number.upper()  # E: attr-defined
+    sync.Semaphore('3')  # E: arg-type
+    sync.Condition(sync.Semaphore(1))  # E: arg-type
+    index: str = await sync.Barrier(2).wait()  # E: assignment
+    print(text, index)

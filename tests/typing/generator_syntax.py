@@ -15,6 +15,8 @@ from typing import Any, assert_type
 
 import tonio
 import tonio.fs as fs
+from tonio import sync
+from tonio.sync import channel
 from tonio.typing import Coro
 
 
@@ -117,12 +119,40 @@ def files_and_processes() -> Coro[None]:
     assert_type((yield from process.wait()), int)
 
 
+def sync_and_channels() -> Coro[None]:
+    lock, condition = sync.Lock(), sync.Condition()
+    # `yield lock()` gives the Guard (Any to the checker); `yield from` types it.
+    with (yield lock()):
+        assert lock.locked()
+    guard = yield from lock()
+    assert_type(guard.held, bool)
+    with guard as held:
+        assert_type(held, None)
+    with (yield from condition()):
+        assert_type(condition.notify_all(), int)
+    with (yield from sync.Semaphore(1).acquire()), (yield from sync.RWLock().writer()):
+        pass
+    assert_type((yield from sync.Barrier(1).wait()), int)
+
+    pair: tuple[channel.ChannelSender[bytes], channel.ChannelReceiver[bytes]]
+    pair = channel.channel(1)
+    sender, receiver = pair
+    assert_type((yield from sender.send(b'one')), None)
+    sender.close()
+    assert_type((yield from receiver.receive()), bytes)
+    assert (yield from receiver.next()) is receiver.Closed
+    tell, hear = channel.unbounded()
+    tell.send(1)
+    assert_type(hear, channel.UnboundedChannelReceiver[Any])
+
+
 def main() -> Coro[str]:
     yield waits()
     yield spawns()
     yield scopes_and_combinators()
     yield marks()
     yield files_and_processes()
+    yield sync_and_channels()
     return 'done'
 
 
