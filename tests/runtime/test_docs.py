@@ -243,6 +243,8 @@ def public_names():
     import tonio.net.socket
     import tonio.net.tls
     import tonio.signals
+    import tonio.sync
+    import tonio.sync.channel
     import tonio.time
     import tonio.typing
 
@@ -256,6 +258,8 @@ def public_names():
         tonio.net.socket,
         tonio.net.tls,
         tonio.signals,
+        tonio.sync,
+        tonio.sync.channel,
         tonio.time,
         tonio.typing,
     ]
