@@ -18,12 +18,17 @@
 //! Cancel safety: a waiter cancelled before it got the lock back keeps waiting for the lock
 //! (`OnCancel::KeepWaiting`) and raises its CancelledError only once it holds the lock again, so
 //! the `with` block around it always exits holding it (as in trio). A cancelled waiter does not
-//! use up a notification: `notify` skips entries whose wait already ended.
+//! use up a notification: `notify` skips entries whose wait already ended, and a waiter cancelled
+//! after `notify` picked it (NOTIFIED, or the very moment of the move) owes that notification:
+//! once it holds the lock again it moves the next waiter to the lock's queue in its place (as
+//! asyncio does; a waiter rechecks its predicate anyway, so an extra wake-up is harmless, while
+//! a lost one could leave a task waiting for good). It does so holding the lock, so the moved
+//! waiter queues behind it as any notified waiter does.
 //!
 //! Lock order: the condition's mutex, then the lock's (`PermitCore::state`); the lock's release
 //! path takes only its own.
 
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
@@ -34,7 +39,7 @@ use super::handoff::{
     claim_own, current_task_id, park, task_id, unpark_own, WaitList, Waiting, Wakeups,
 };
 use super::lock::Lock;
-use super::permits::{PermitCore, PermitKind, Permits};
+use super::permits::{PermitCore, PermitKind, PermitState, Permits};
 use crate::task::{Outcome, Tag, Task};
 use crate::time::Timeout;
 use crate::wait::{OnCancel, ParkedTask, Registered, Resumed, WaitKind, WaitSource, Waiter};
@@ -68,30 +73,42 @@ impl ConditionCore {
                     "Condition.notify() needs the condition's lock held by the calling task",
                 ));
             }
-            let mut notified = 0;
-            while notified < n {
-                let Some(entry) = waiters.pop_front() else {
-                    break;
-                };
-                if !entry.task.is_current() {
-                    // Cancelled meanwhile: it is on its way to retake the lock by itself.
-                    dropped.discard(entry);
-                    continue;
-                }
-                let Waiting {
-                    task,
-                    payload: wait,
-                } = entry;
-                let key = lock.waiters.push_back(Waiting { task, payload: () });
-                wait.key.store(key.pack(), Ordering::Release);
-                wait.phase.store(NOTIFIED, Ordering::Release);
-                notified += 1;
-            }
-            notified
+            move_to_lock(&mut waiters, &mut lock, n, &mut dropped)
         };
         dropped.run();
         Ok(notified)
     }
+}
+
+/// Moves up to `n` live waiters, oldest first, from the condition's queue to the back of the
+/// lock's (NOTIFIED), and returns how many it moved. Entries whose wait already ended (a cancel
+/// won) go to `dropped`: they retake the lock by themselves. Call holding both mutexes, and with
+/// the lock held by a task, so that the moved waiters are woken by its release.
+fn move_to_lock(
+    waiters: &mut WaitList<Arc<ConditionWait>>,
+    lock: &mut PermitState,
+    n: usize,
+    dropped: &mut Wakeups<Arc<ConditionWait>>,
+) -> usize {
+    let mut notified = 0;
+    while notified < n {
+        let Some(entry) = waiters.pop_front() else {
+            break;
+        };
+        if !entry.task.is_current() {
+            dropped.discard(entry);
+            continue;
+        }
+        let Waiting {
+            task,
+            payload: wait,
+        } = entry;
+        let key = lock.waiters.push_back(Waiting { task, payload: () });
+        wait.key.store(key.pack(), Ordering::Release);
+        wait.phase.store(NOTIFIED, Ordering::Release);
+        notified += 1;
+    }
+    notified
 }
 
 /// One `cond.wait()`: where its task's entry is, and the way back to the lock.
@@ -102,6 +119,9 @@ pub(crate) struct ConditionWait {
     phase: AtomicU8,
     /// The key of the entry, in the condition's queue or the lock's as `phase` says.
     key: AtomicU64,
+    /// Cancelled after a notification picked it: it passes the notification on once it holds
+    /// the lock again. Written under the condition's mutex.
+    owes_notification: AtomicBool,
 }
 
 impl WaitSource for ConditionWait {
@@ -196,23 +216,35 @@ impl WaitSource for ConditionWait {
     }
 
     fn on_cancel(&self, task: &Arc<Task>) -> OnCancel {
-        let _waiters = self.condition.waiters();
-        match self.phase.load(Ordering::Acquire) {
-            // Never let go of the lock: it is still held.
-            FRESH => OnCancel::GiveUp,
-            WAITING | NOTIFIED => {
-                self.phase.store(REACQUIRING, Ordering::Release);
-                OnCancel::KeepWaiting
-            }
-            _ => {
-                if self.condition.lock.state().held_by(task_id(task)) {
-                    self.phase.store(FRESH, Ordering::Release);
-                    OnCancel::GiveUp
-                } else {
+        let mut dropped = Wakeups::default();
+        let on_cancel = {
+            let mut waiters = self.condition.waiters();
+            match self.phase.load(Ordering::Acquire) {
+                // Never let go of the lock: it is still held.
+                FRESH => OnCancel::GiveUp,
+                phase @ (WAITING | NOTIFIED) => {
+                    if phase == NOTIFIED {
+                        self.owes_notification.store(true, Ordering::Relaxed);
+                    }
+                    self.phase.store(REACQUIRING, Ordering::Release);
                     OnCancel::KeepWaiting
                 }
+                _ => {
+                    let mut lock = self.condition.lock.state();
+                    if lock.held_by(task_id(task)) {
+                        if self.owes_notification.swap(false, Ordering::Relaxed) {
+                            let _ = move_to_lock(&mut waiters, &mut lock, 1, &mut dropped);
+                        }
+                        self.phase.store(FRESH, Ordering::Release);
+                        OnCancel::GiveUp
+                    } else {
+                        OnCancel::KeepWaiting
+                    }
+                }
             }
-        }
+        };
+        dropped.run();
+        on_cancel
     }
 
     fn combinable(&self) -> bool {
@@ -291,6 +323,7 @@ impl Condition {
             me: me.clone(),
             phase: AtomicU8::new(FRESH),
             key: AtomicU64::new(crate::wait::QueueKey::NONE),
+            owes_notification: AtomicBool::new(false),
         });
         Waiter::new(WaitKind::Source(wait), Timeout::Never)
     }

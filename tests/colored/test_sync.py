@@ -461,6 +461,37 @@ def test_a_cancelled_condition_waiter_does_not_use_up_a_notification():
     assert woken == ['next']
 
 
+def test_a_waiter_cancelled_after_its_notification_passes_it_on():
+    condition = sync.Condition()
+    scopes, woken = [], []
+
+    async def waiter(name):
+        async with condition:
+            await condition.wait()
+            woken.append(name)
+
+    async def main():
+        first = tonio.spawn(cancellable(scopes, waiter('cancelled')))
+        await until(lambda: condition.waiting == 1)
+        second = tonio.spawn(waiter('next'))
+        await until(lambda: condition.waiting == 2)
+        async with condition:
+            assert condition.notify() == 1
+            # Notified, but cancelled before it has the lock back: it raises, and the
+            # notification goes to the next waiter instead of being lost with it.
+            scopes[0].cancel()
+        outcome = await first
+        waiting = condition.waiting
+        if waiting:
+            async with condition:
+                condition.notify_all()  # not to leave the second waiter behind
+        await second
+        return outcome, waiting
+
+    assert run_bounded(main(), threads=1) == ('cancelled', 0)
+    assert woken == ['next']
+
+
 # RWLock
 
 

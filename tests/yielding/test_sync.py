@@ -457,6 +457,37 @@ def test_a_cancelled_condition_waiter_does_not_use_up_a_notification():
     assert woken == ['next']
 
 
+def test_a_waiter_cancelled_after_its_notification_passes_it_on():
+    condition = sync.Condition()
+    scopes, woken = [], []
+
+    def waiter(name):
+        with (yield condition()):
+            yield condition.wait()
+            woken.append(name)
+
+    def main():
+        first = tonio.spawn(cancellable(scopes, waiter('cancelled')))
+        yield from until(lambda: condition.waiting == 1)
+        second = tonio.spawn(waiter('next'))
+        yield from until(lambda: condition.waiting == 2)
+        with (yield condition()):
+            assert condition.notify() == 1
+            # Notified, but cancelled before it has the lock back: it raises, and the
+            # notification goes to the next waiter instead of being lost with it.
+            scopes[0].cancel()
+        outcome = yield first
+        waiting = condition.waiting
+        if waiting:
+            with (yield condition()):
+                condition.notify_all()  # not to leave the second waiter behind
+        yield second
+        return outcome, waiting
+
+    assert run_bounded(main(), threads=1) == ('cancelled', 0)
+    assert woken == ['next']
+
+
 # RWLock
 
 
