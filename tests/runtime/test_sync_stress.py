@@ -9,6 +9,7 @@ that check an invariant are guarded by a threading.Lock, so the check itself is 
 
 import random
 import threading
+from collections import deque
 
 import pytest
 from tests.conftest import FREE_THREADED, run_bounded
@@ -22,6 +23,8 @@ REPEAT = 2
 LOCK_ACQUISITIONS = 100_000 // SCALE
 MESSAGES = 200_000 // SCALE
 BARRIER_ROUNDS = 1_000 // max(1, SCALE // 4)
+RW_ACQUISITIONS = 40_000 // SCALE
+CONDITION_ITEMS = 20_000 // SCALE
 
 
 class Canceller:
@@ -267,3 +270,136 @@ def test_a_barrier_with_random_cancels_never_releases_a_short_round(round_):
     assert sum(completed - count for count in passes) <= cancelled[0] + workers
     assert barrier.value() == 0
     assert cancels[0] > 0
+
+
+@pytest.mark.parametrize('cancelling', [False, True], ids=['plain', 'cancels'])
+@pytest.mark.parametrize('round_', range(REPEAT))
+def test_an_rwlock_never_lets_a_writer_in_with_anyone_else(round_, cancelling):
+    tasks = 8
+    rwlock = sync.RWLock()
+    guard = threading.Lock()
+    inside = {'readers': 0, 'writers': 0}
+    most_readers, violations, done = [0], [], [0]
+    slots = [None] * tasks
+    canceller = Canceller(slots, round_)
+    per_task = RW_ACQUISITIONS // tasks
+
+    def enter(kind):
+        with guard:
+            inside[kind] += 1
+            if inside['writers'] > 1 or (inside['writers'] and inside['readers']):
+                violations.append(dict(inside))
+            most_readers[0] = max(most_readers[0], inside['readers'])
+
+    def leave(kind):
+        with guard:
+            inside[kind] -= 1
+
+    def worker(index):
+        rng = random.Random(index * 1000 + round_)
+        count = 0
+        while count < per_task:
+            kind = 'writers' if rng.random() < 0.25 else 'readers'
+            side = rwlock.writer if kind == 'writers' else rwlock.reader
+            with tonio.scope() as scope:
+                slots[index] = scope
+                with (yield side()):
+                    enter(kind)
+                    try:
+                        if rng.random() < 0.5:
+                            yield
+                    finally:
+                        leave(kind)
+                count += 1
+            slots[index] = None
+        with guard:
+            done[0] += count
+
+    def main():
+        cancelling_task = tonio.spawn(canceller.run()) if cancelling else None
+        yield tonio.spawn(*(worker(index) for index in range(tasks)))
+        canceller.stopped = True
+        if cancelling_task is not None:
+            yield cancelling_task
+
+    run_bounded(main(), timeout=120, threads=4)
+    assert violations == []
+    assert done[0] == per_task * tasks
+    assert most_readers[0] > 1, 'readers never shared the lock'
+    statistics = rwlock.statistics()
+    assert (statistics.readers, statistics.writer, statistics.tasks_waiting) == (0, False, 0)
+    if cancelling:
+        assert canceller.cancels > 0
+
+
+@pytest.mark.parametrize('cancelling', [False, True], ids=['plain', 'cancels'])
+@pytest.mark.parametrize('round_', range(REPEAT))
+def test_a_condition_guarded_buffer_loses_no_item_and_no_wake_up(round_, cancelling):
+    """A bounded buffer on two Conditions of one Lock, notifying one waiter per change, with
+    cancels landing in wait(), in the lock's queue and at the moment of a notification. (Whether
+    a notified waiter cancelled at once passes its notification on is checked exactly in
+    tests/yielding/test_sync.py: here a retrying waiter would mask it.)"""
+    producers = consumers = 6
+    per_producer = CONDITION_ITEMS // producers
+    capacity = 4
+    lock = sync.Lock()
+    not_full, not_empty = sync.Condition(lock), sync.Condition(lock)
+    buffer = deque()
+    finished = [False]
+    seen = [[] for _ in range(consumers)]
+    slots = [None] * (producers + consumers)
+    canceller = Canceller(slots, round_)
+
+    def producer(name):
+        sequence = 0
+        while sequence < per_producer:
+            with tonio.scope() as scope:
+                slots[name] = scope
+                with (yield lock()):
+                    while len(buffer) >= capacity:
+                        yield not_full.wait()
+                    buffer.append((name, sequence))
+                    sequence += 1
+                    not_empty.notify()
+            slots[name] = None
+
+    def consumer(index):
+        mine = seen[index]
+        while True:
+            with tonio.scope() as scope:
+                slots[producers + index] = scope
+                with (yield lock()):
+                    while not buffer and not finished[0]:
+                        yield not_empty.wait()
+                    if not buffer:
+                        return
+                    mine.append(buffer.popleft())
+                    not_full.notify()
+            slots[producers + index] = None
+
+    def main():
+        cancelling_task = tonio.spawn(canceller.run()) if cancelling else None
+        consuming = tonio.spawn(*(consumer(index) for index in range(consumers)))
+        yield tonio.spawn(*(producer(name) for name in range(producers)))
+        canceller.stopped = True
+        if cancelling_task is not None:
+            yield cancelling_task
+        with (yield lock()):
+            finished[0] = True
+            not_empty.notify_all()
+        yield consuming
+
+    run_bounded(main(), timeout=120, threads=4)
+    everything = sorted(item for mine in seen for item in mine)
+    expected = [(name, sequence) for name in range(producers) for sequence in range(per_producer)]
+    assert len(everything) == len(expected), 'an item was lost or duplicated'
+    assert everything == expected
+    for mine in seen:
+        last = {}
+        for name, sequence in mine:
+            assert sequence > last.get(name, -1), 'a producer order was broken'
+            last[name] = sequence
+    assert not lock.locked()
+    assert not_full.waiting == not_empty.waiting == 0
+    if cancelling:
+        assert canceller.cancels > 0
