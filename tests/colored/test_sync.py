@@ -43,9 +43,11 @@ class Occupancy:
         self.most = 0
 
     def enter(self):
+        """Counts a task in; returns how many are inside now."""
         with self._lock:
             self.inside += 1
             self.most = max(self.most, self.inside)
+            return self.inside
 
     def leave(self):
         with self._lock:
@@ -278,10 +280,17 @@ def test_semaphore_never_admits_more_than_its_tokens(threads):
     semaphore = sync.Semaphore(3)
     occupancy = Occupancy()
 
+    full = tonio.Event()
+
     async def worker():
         for _ in range(30):
             async with semaphore:
-                occupancy.enter()
+                if occupancy.enter() == 3:
+                    full.set()
+                # The first holders wait inside for each other, so three are inside at once
+                # whatever the timing; one admitting fewer times out here (`most` tells).
+                if not await full.wait(10):
+                    full.set()
                 await tonio.yield_now()
                 occupancy.leave()
 
@@ -500,12 +509,19 @@ def test_rwlock_readers_share_and_writers_exclude(threads):
     readers, writers = Occupancy(), Occupancy()
     violations = []
 
+    shared = tonio.Event()
+
     async def reader():
         for _ in range(20):
             async with rwlock.reader:
-                readers.enter()
+                if readers.enter() == 2:
+                    shared.set()
                 if writers.inside:
                     violations.append('a reader beside a writer')
+                # The first reader waits inside for a second one, so readers share the lock
+                # whatever the timing; a lock that kept it out times out here (`most` tells).
+                if not await shared.wait(10):
+                    shared.set()
                 await tonio.yield_now()
                 readers.leave()
 
@@ -519,7 +535,12 @@ def test_rwlock_readers_share_and_writers_exclude(threads):
                 writers.leave()
 
     async def main():
-        await tonio.spawn(*(reader() for _ in range(6)), *(writer() for _ in range(3)))
+        reading = tonio.spawn(*(reader() for _ in range(6)))
+        # Writers only once two readers shared: one queued between them would (rightly) keep
+        # the second reader out until the first one left.
+        await shared.wait(10)
+        await tonio.spawn(*(writer() for _ in range(3)))
+        await reading
 
     run_bounded(main(), threads=threads)
     assert violations == []
