@@ -328,24 +328,41 @@ class TLSStream(Stream):
 
     # Moving ciphertext.
 
-    def _flush(self, wait: bool) -> Generator[Any, Any, None]:
-        """Gets the outbox sent. ``wait``: until it has reached the transport (waiting for a
-        task that is sending, then sending what is left). Else, when another task is sending,
-        leaves the bytes to it: it sends until the outbox is empty before it stops."""
+    def _take_send_role(self, wait: bool) -> Generator[Any, Any, bool]:
+        """Takes the send role: True once held. ``wait=False``: False at once when another task
+        holds it (that task sends the outbox, bytes left there meanwhile included, before it lets
+        go)."""
         while True:
             with self._lock:
                 self._usable_locked()
                 if not self._sending:
                     self._sending = True
-                    break
+                    return True
                 if not wait:
-                    return
+                    return False
                 change = self._wait_for_change_locked()
             yield change
+
+    def _release_send_role(self) -> None:
+        with self._lock:
+            self._sending = False
+            event = self._announce_locked()
+        if event is not None:
+            event.set()
+
+    def _send_outbox(self, release: bool) -> Generator[Any, Any, None]:
+        """Sends the outbox until it is empty; the caller holds the send role. ``release``: gives
+        the role back in the same lock section that finds the outbox empty, so bytes another task
+        leaves there meanwhile are never stranded. A failure gives the role back (the stream is
+        broken then)."""
+        event: Event | None = None
         try:
             while True:
                 with self._lock:
                     if self._state in (_BROKEN, _CLOSED) or not self._outbox:
+                        if release:
+                            self._sending = False
+                            event = self._announce_locked()
                         break
                     data = bytes(self._outbox)
                     self._outbox.clear()
@@ -366,13 +383,17 @@ class TLSStream(Stream):
             if failure is error:
                 raise
             raise failure from error
-        with self._lock:
-            self._sending = False
-            event = self._announce_locked()
         if event is not None:
             event.set()
         with self._lock:
             self._usable_locked()
+
+    def _flush(self, wait: bool) -> Generator[Any, Any, None]:
+        """Gets the outbox sent. ``wait``: until it has reached the transport (waiting for a
+        task that is sending, then sending what is left). Else, when another task is sending,
+        leaves the bytes to it."""
+        if (yield from self._take_send_role(wait)):
+            yield from self._send_outbox(release=True)
 
     def _receive_more(self, seen: int) -> Generator[Any, Any, None]:
         """Feeds the incoming BIO with one transport read, unless another task did since the
@@ -412,10 +433,16 @@ class TLSStream(Stream):
             event.set()
 
     def _drive(
-        self, operation: Callable[..., Any], *args: Any, wait: bool, handshake: bool = False
+        self,
+        operation: Callable[..., Any],
+        *args: Any,
+        wait: bool = False,
+        held: bool = False,
+        handshake: bool = False,
     ) -> Generator[Any, Any, Any]:
         """Runs ``operation`` on the SSL object until it no longer wants to read, sending what it
-        writes (``wait``: see ``_flush``) and receiving what it asks for."""
+        writes and receiving what it asks for. ``held``: the caller holds the send role (a
+        writer) and sends the outbox itself; else ``wait`` as for ``_flush``."""
         while True:
             with self._lock:
                 self._usable_locked()
@@ -449,7 +476,10 @@ class TLSStream(Stream):
                 what = 'TLS handshake failed' if handshake else 'TLS session failed'
                 raise ResourceBroken(f'{what}: {failure}') from failure
             if send:
-                yield from self._flush(wait)
+                if held:
+                    yield from self._send_outbox(release=False)
+                else:
+                    yield from self._flush(wait)
             if not want_read:
                 return result
             yield from self._receive_more(seen)
@@ -545,7 +575,7 @@ class TLSStream(Stream):
         self._enter(reading=True)
         try:
             yield from self._handshake()
-            data: bytes = yield from self._drive(self._read_locked, max_bytes, wait=False)
+            data: bytes = yield from self._drive(self._read_locked, max_bytes)
             return data
         finally:
             self._leave(reading=True)
@@ -643,10 +673,22 @@ class TLSStream(Stream):
             if self._eof_sent:
                 raise RuntimeError("can't send data after send_eof()")
             yield from self._handshake()
-            with memoryview(data) as view:
-                for start in range(0, len(view), _SEND_CHUNK):
-                    chunk = view[start : start + _SEND_CHUNK]
-                    yield from self._drive(self._ssl.write, chunk, wait=True)
+            # The role is held from before the first write until the last byte has gone: the
+            # ciphertext is in the outbox only while its writer sends it, so a reader never
+            # finds it there and blocks sending it (both readers of a full-duplex connection
+            # stuck in sends their peers do not read: a deadlock).
+            yield from self._take_send_role(wait=True)
+            sent = False
+            try:
+                with memoryview(data) as view:
+                    for start in range(0, len(view), _SEND_CHUNK):
+                        chunk = view[start : start + _SEND_CHUNK]
+                        yield from self._drive(self._ssl.write, chunk, held=True)
+                sent = True
+                yield from self._send_outbox(release=True)
+            finally:
+                if not sent:
+                    self._release_send_role()
         finally:
             self._leave(reading=False)
 
