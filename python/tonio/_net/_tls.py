@@ -15,8 +15,10 @@ the outbox is empty; whoever receives holds the *receive role* (``_receiving``).
 the receive role while another holds it waits for that task's bytes, then tries its operation
 again (the count ``_received`` tells whether new bytes arrived since it failed: trio's scheme). A
 reader that produced bytes while someone else holds the send role leaves them in the outbox (the
-holder sends them before it lets go); a writer waits until its bytes have gone, so ``send_all``
-returning means they reached the transport and the outbox never grows without bound.
+holder sends them before it lets go). A writer (``send_all``, ``send_eof``) takes the send role
+before its SSL call writes and keeps it until its bytes have gone: a reader never finds a writer's
+ciphertext in the outbox (sending it, it could block while nobody reads), ``send_all`` returning
+means the bytes reached the transport, and the outbox never grows without bound.
 
 The locking rule: ``_lock`` (a plain ``threading.Lock``) guards the ``SSLObject``, both BIOs and
 every field below it; it is held only around short synchronous calls and never across a
@@ -705,37 +707,46 @@ class TLSStream(Stream):
             if self._eof_sent:
                 return
             yield from self._handshake()
-            with self._lock:
-                self._usable_locked()
-                if self._transport_eof:
-                    # The peer's transport has ended: there is no one to say goodbye to.
+            # As in send_all, the role is held from before unwrap() writes the close_notify until
+            # it has gone: a receiving task never finds it in the outbox and blocks sending it.
+            yield from self._take_send_role(wait=True)
+            unwrapped = False
+            try:
+                with self._lock:
+                    self._usable_locked()
+                    if self._transport_eof:
+                        # The peer's transport has ended: there is no one to say goodbye to.
+                        self._eof_sent = True
+                        return
+                    version = self._ssl.version()
+                    if version != 'TLSv1.3':
+                        raise RuntimeError(
+                            f'send_eof() needs TLS 1.3 (this connection uses {version}, where '
+                            'close_notify ends both directions): use close()'
+                        )
+                    # unwrap() sends close_notify, then tries to read the peer's and would choke
+                    # on application data: keep the decrypted bytes aside, hide the unread ones.
+                    pending = self._ssl.pending()
+                    if pending:
+                        self._plain += self._ssl.read(pending)
+                    hidden = self._incoming.read()
+                    try:
+                        self._ssl.unwrap()
+                    except _stdlib_ssl.SSLWantReadError:
+                        pass
+                    except _stdlib_ssl.SSLError as error:
+                        self._break_locked(error)
+                        raise ResourceBroken(f'TLS session failed: {error}') from error
+                    finally:
+                        if hidden:
+                            self._incoming.write(hidden)
                     self._eof_sent = True
-                    return
-                version = self._ssl.version()
-                if version != 'TLSv1.3':
-                    raise RuntimeError(
-                        f'send_eof() needs TLS 1.3 (this connection uses {version}, where '
-                        'close_notify ends both directions): use close()'
-                    )
-                # unwrap() sends close_notify, then tries to read the peer's and would choke on
-                # application data: keep the decrypted bytes aside and hide the unread ones.
-                pending = self._ssl.pending()
-                if pending:
-                    self._plain += self._ssl.read(pending)
-                hidden = self._incoming.read()
-                try:
-                    self._ssl.unwrap()
-                except _stdlib_ssl.SSLWantReadError:
-                    pass
-                except _stdlib_ssl.SSLError as error:
-                    self._break_locked(error)
-                    raise ResourceBroken(f'TLS session failed: {error}') from error
-                finally:
-                    if hidden:
-                        self._incoming.write(hidden)
-                self._eof_sent = True
-                self._collect_locked()
-            yield from self._flush(wait=True)
+                    self._collect_locked()
+                unwrapped = True
+                yield from self._send_outbox(release=True)
+            finally:
+                if not unwrapped:
+                    self._release_send_role()
         finally:
             self._leave(reading=False)
 
