@@ -28,10 +28,12 @@ sys.path.insert(0, str(HERE))
 import echo  # noqa: E402
 import http_wrk  # noqa: E402
 import million  # noqa: E402
+import parallel  # noqa: E402
 import processes  # noqa: E402
 import scopes  # noqa: E402
 import sleeps  # noqa: E402
 import sync  # noqa: E402
+import tls  # noqa: E402
 import waiters  # noqa: E402
 
 OPTIONAL = {'uvloop': 'uvloop', 'trio': 'trio'}
@@ -139,6 +141,34 @@ def report_against(module, title, columns, baseline, target, args):
         print(f'\nTarget: {name}: {baseline} / this >= {minimum}: {verdict}')
 
 
+def report_parallel(args):
+    """Pure-Python work between suspensions: what a second worker buys (the free-threaded
+    target: 2 workers at least 1.8x one; with a GIL the workers take turns)."""
+    print(
+        f'\n## {parallel.TASKS} tasks x {parallel.ROUNDS} rounds of {parallel.ITERATIONS:,} '
+        f'iterations, suspending between rounds: {interpreter_label()}, median of {args.repeat}\n'
+    )
+    results = measure_all(parallel, args)
+    base = results.get('asyncio (gather, sleep(0))', {}).get('total')
+    print('| implementation | total ms | peak RSS MB | asyncio / this | 1 thread / this |')
+    print('|---|---|---|---|---|')
+    for name, result in results.items():
+        one = results.get(name.replace(', 2 threads', ', 1 thread').replace(', 2 (', ', 1 ('))
+        speedup = f'{one["total"] / result["total"]:.2f}x' if one and one is not result else '-'
+        ratio = f'{base / result["total"]:.2f}x' if base else '-'
+        print(f'| {name} | {result["total"]:.0f} | {result["peak_mb"]:.0f} | {ratio} | {speedup} |')
+    if not sysconfig.get_config_var('Py_GIL_DISABLED'):
+        print('\nTarget (2 workers >= 1.8x one) applies to free-threaded builds only.')
+        return
+    print('\nTarget: 2 workers >= 1.8x one:')
+    for syntax in ('yield', 'colored'):
+        one = results.get(f'tonio {syntax}, 1 thread')
+        two = results.get(f'tonio {syntax}, 2 threads')
+        if one and two:
+            speedup = one['total'] / two['total']
+            print(f'- tonio {syntax}: {speedup:.2f}x: {"met" if speedup >= 1.8 else "MISSED"}')
+
+
 def report_waiters(args):
     print(
         f'\n## N waiters on one event, all timing out at one deadline: {interpreter_label()}, '
@@ -211,7 +241,18 @@ def main():
     parser.add_argument('--only', default='')
     parser.add_argument(
         '--bench',
-        choices=['million', 'sleeps', 'scopes', 'waiters', 'sync', 'echo', 'http', 'processes'],
+        choices=[
+            'million',
+            'parallel',
+            'sleeps',
+            'scopes',
+            'waiters',
+            'sync',
+            'echo',
+            'http',
+            'tls',
+            'processes',
+        ],
         default=None,
     )
     parser.add_argument('--duration', type=float, default=None, help='seconds per echo/http run')
@@ -219,6 +260,8 @@ def main():
 
     if args.bench in (None, 'million'):
         report_million(args)
+    if args.bench in (None, 'parallel'):
+        report_parallel(args)
     if args.bench in (None, 'sleeps'):
         report_against(
             sleeps,
@@ -245,6 +288,9 @@ def main():
         echo.report(args, interpreter_label(), available)
     if args.bench in (None, 'http'):
         http_wrk.report(args, interpreter_label(), available)
+    if args.bench in (None, 'tls'):
+        print(f'\n## TLS over loopback: {interpreter_label()}, median of 3\n')
+        tls.report()
     if args.bench in (None, 'processes'):
         report_against(
             processes,

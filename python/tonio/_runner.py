@@ -6,6 +6,7 @@ They accept a generator or an ``async def`` coroutine alike; the Rust runtime dr
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import weakref
 from collections.abc import Callable, Iterable
@@ -26,7 +27,9 @@ _open_runtimes: weakref.WeakSet[Runtime] = weakref.WeakSet()
 def _close_open_runtimes() -> None:
     for rt in list(_open_runtimes):
         if not rt.closed:
-            rt.close()
+            # One still running on a daemon thread cannot be closed: it ends with the process.
+            with contextlib.suppress(RuntimeError):
+                rt.close()
 
 
 def runtime(

@@ -312,6 +312,38 @@ def test_send_eof_half_closes_a_tls13_stream_and_is_refused_on_tls12(certs):
         run_bounded(main(ssl.TLSVersion.TLSv1_2))
 
 
+def test_a_refused_send_eof_gives_back_what_it_took(certs):
+    """send_eof on TLS 1.2 is refused before it writes anything: sending goes on, and close()
+    still says goodbye (the refused call let go of the send role it waited for)."""
+    received = []
+
+    async def handler(stream):
+        request = b''
+        while data := (await stream.receive_some()):
+            request += data
+        received.append(request)
+
+    async def main():
+        context = certs.server_context()
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        async with tonio.scope() as s:
+            port = await serve(s, handler, context)
+            stream = await tls.open_tls_over_tcp_stream(
+                'localhost', port, ssl_context=certs.client_context()
+            )
+            await stream.send_all(b'before')
+            with pytest.raises(RuntimeError, match=r'TLS 1\.3'):
+                await stream.send_eof()
+            await stream.send_all(b' and after')
+            await stream.close()
+            while not received:
+                await tonio.sleep(0.005)
+            s.cancel()
+
+    run_bounded(main(), timeout=20)
+    assert received == [b'before and after']
+
+
 def test_readiness_counts_plaintext_already_decrypted(certs):
     release = tonio.Event()
 

@@ -312,6 +312,38 @@ def test_send_eof_half_closes_a_tls13_stream_and_is_refused_on_tls12(certs):
         run_bounded(main(ssl.TLSVersion.TLSv1_2))
 
 
+def test_a_refused_send_eof_gives_back_what_it_took(certs):
+    """send_eof on TLS 1.2 is refused before it writes anything: sending goes on, and close()
+    still says goodbye (the refused call let go of the send role it waited for)."""
+    received = []
+
+    def handler(stream):
+        request = b''
+        while data := (yield stream.receive_some()):
+            request += data
+        received.append(request)
+
+    def main():
+        context = certs.server_context()
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        with tonio.scope() as s:
+            port = yield serve(s, handler, context)
+            stream = yield tls.open_tls_over_tcp_stream(
+                'localhost', port, ssl_context=certs.client_context()
+            )
+            yield stream.send_all(b'before')
+            with pytest.raises(RuntimeError, match=r'TLS 1\.3'):
+                yield stream.send_eof()
+            yield stream.send_all(b' and after')
+            yield stream.close()
+            while not received:
+                yield tonio.sleep(0.005)
+            s.cancel()
+
+    run_bounded(main(), timeout=20)
+    assert received == [b'before and after']
+
+
 def test_readiness_counts_plaintext_already_decrypted(certs):
     release = tonio.Event()
 

@@ -15,8 +15,10 @@ the outbox is empty; whoever receives holds the *receive role* (``_receiving``).
 the receive role while another holds it waits for that task's bytes, then tries its operation
 again (the count ``_received`` tells whether new bytes arrived since it failed: trio's scheme). A
 reader that produced bytes while someone else holds the send role leaves them in the outbox (the
-holder sends them before it lets go); a writer waits until its bytes have gone, so ``send_all``
-returning means they reached the transport and the outbox never grows without bound.
+holder sends them before it lets go). A writer (``send_all``, ``send_eof``) takes the send role
+before its SSL call writes and keeps it until its bytes have gone: a reader never finds a writer's
+ciphertext in the outbox (sending it, it could block while nobody reads), ``send_all`` returning
+means the bytes reached the transport, and the outbox never grows without bound.
 
 The locking rule: ``_lock`` (a plain ``threading.Lock``) guards the ``SSLObject``, both BIOs and
 every field below it; it is held only around short synchronous calls and never across a
@@ -328,24 +330,41 @@ class TLSStream(Stream):
 
     # Moving ciphertext.
 
-    def _flush(self, wait: bool) -> Generator[Any, Any, None]:
-        """Gets the outbox sent. ``wait``: until it has reached the transport (waiting for a
-        task that is sending, then sending what is left). Else, when another task is sending,
-        leaves the bytes to it: it sends until the outbox is empty before it stops."""
+    def _take_send_role(self, wait: bool) -> Generator[Any, Any, bool]:
+        """Takes the send role: True once held. ``wait=False``: False at once when another task
+        holds it (that task sends the outbox, bytes left there meanwhile included, before it lets
+        go)."""
         while True:
             with self._lock:
                 self._usable_locked()
                 if not self._sending:
                     self._sending = True
-                    break
+                    return True
                 if not wait:
-                    return
+                    return False
                 change = self._wait_for_change_locked()
             yield change
+
+    def _release_send_role(self) -> None:
+        with self._lock:
+            self._sending = False
+            event = self._announce_locked()
+        if event is not None:
+            event.set()
+
+    def _send_outbox(self, release: bool) -> Generator[Any, Any, None]:
+        """Sends the outbox until it is empty; the caller holds the send role. ``release``: gives
+        the role back in the same lock section that finds the outbox empty, so bytes another task
+        leaves there meanwhile are never stranded. A failure gives the role back (the stream is
+        broken then)."""
+        event: Event | None = None
         try:
             while True:
                 with self._lock:
                     if self._state in (_BROKEN, _CLOSED) or not self._outbox:
+                        if release:
+                            self._sending = False
+                            event = self._announce_locked()
                         break
                     data = bytes(self._outbox)
                     self._outbox.clear()
@@ -366,13 +385,17 @@ class TLSStream(Stream):
             if failure is error:
                 raise
             raise failure from error
-        with self._lock:
-            self._sending = False
-            event = self._announce_locked()
         if event is not None:
             event.set()
         with self._lock:
             self._usable_locked()
+
+    def _flush(self, wait: bool) -> Generator[Any, Any, None]:
+        """Gets the outbox sent. ``wait``: until it has reached the transport (waiting for a
+        task that is sending, then sending what is left). Else, when another task is sending,
+        leaves the bytes to it."""
+        if (yield from self._take_send_role(wait)):
+            yield from self._send_outbox(release=True)
 
     def _receive_more(self, seen: int) -> Generator[Any, Any, None]:
         """Feeds the incoming BIO with one transport read, unless another task did since the
@@ -412,10 +435,16 @@ class TLSStream(Stream):
             event.set()
 
     def _drive(
-        self, operation: Callable[..., Any], *args: Any, wait: bool, handshake: bool = False
+        self,
+        operation: Callable[..., Any],
+        *args: Any,
+        wait: bool = False,
+        held: bool = False,
+        handshake: bool = False,
     ) -> Generator[Any, Any, Any]:
         """Runs ``operation`` on the SSL object until it no longer wants to read, sending what it
-        writes (``wait``: see ``_flush``) and receiving what it asks for."""
+        writes and receiving what it asks for. ``held``: the caller holds the send role (a
+        writer) and sends the outbox itself; else ``wait`` as for ``_flush``."""
         while True:
             with self._lock:
                 self._usable_locked()
@@ -449,7 +478,10 @@ class TLSStream(Stream):
                 what = 'TLS handshake failed' if handshake else 'TLS session failed'
                 raise ResourceBroken(f'{what}: {failure}') from failure
             if send:
-                yield from self._flush(wait)
+                if held:
+                    yield from self._send_outbox(release=False)
+                else:
+                    yield from self._flush(wait)
             if not want_read:
                 return result
             yield from self._receive_more(seen)
@@ -545,7 +577,7 @@ class TLSStream(Stream):
         self._enter(reading=True)
         try:
             yield from self._handshake()
-            data: bytes = yield from self._drive(self._read_locked, max_bytes, wait=False)
+            data: bytes = yield from self._drive(self._read_locked, max_bytes)
             return data
         finally:
             self._leave(reading=True)
@@ -643,10 +675,22 @@ class TLSStream(Stream):
             if self._eof_sent:
                 raise RuntimeError("can't send data after send_eof()")
             yield from self._handshake()
-            with memoryview(data) as view:
-                for start in range(0, len(view), _SEND_CHUNK):
-                    chunk = view[start : start + _SEND_CHUNK]
-                    yield from self._drive(self._ssl.write, chunk, wait=True)
+            # The role is held from before the first write until the last byte has gone: the
+            # ciphertext is in the outbox only while its writer sends it, so a reader never
+            # finds it there and blocks sending it (both readers of a full-duplex connection
+            # stuck in sends their peers do not read: a deadlock).
+            yield from self._take_send_role(wait=True)
+            sent = False
+            try:
+                with memoryview(data) as view:
+                    for start in range(0, len(view), _SEND_CHUNK):
+                        chunk = view[start : start + _SEND_CHUNK]
+                        yield from self._drive(self._ssl.write, chunk, held=True)
+                sent = True
+                yield from self._send_outbox(release=True)
+            finally:
+                if not sent:
+                    self._release_send_role()
         finally:
             self._leave(reading=False)
 
@@ -663,37 +707,46 @@ class TLSStream(Stream):
             if self._eof_sent:
                 return
             yield from self._handshake()
-            with self._lock:
-                self._usable_locked()
-                if self._transport_eof:
-                    # The peer's transport has ended: there is no one to say goodbye to.
+            # As in send_all, the role is held from before unwrap() writes the close_notify until
+            # it has gone: a receiving task never finds it in the outbox and blocks sending it.
+            yield from self._take_send_role(wait=True)
+            unwrapped = False
+            try:
+                with self._lock:
+                    self._usable_locked()
+                    if self._transport_eof:
+                        # The peer's transport has ended: there is no one to say goodbye to.
+                        self._eof_sent = True
+                        return
+                    version = self._ssl.version()
+                    if version != 'TLSv1.3':
+                        raise RuntimeError(
+                            f'send_eof() needs TLS 1.3 (this connection uses {version}, where '
+                            'close_notify ends both directions): use close()'
+                        )
+                    # unwrap() sends close_notify, then tries to read the peer's and would choke
+                    # on application data: keep the decrypted bytes aside, hide the unread ones.
+                    pending = self._ssl.pending()
+                    if pending:
+                        self._plain += self._ssl.read(pending)
+                    hidden = self._incoming.read()
+                    try:
+                        self._ssl.unwrap()
+                    except _stdlib_ssl.SSLWantReadError:
+                        pass
+                    except _stdlib_ssl.SSLError as error:
+                        self._break_locked(error)
+                        raise ResourceBroken(f'TLS session failed: {error}') from error
+                    finally:
+                        if hidden:
+                            self._incoming.write(hidden)
                     self._eof_sent = True
-                    return
-                version = self._ssl.version()
-                if version != 'TLSv1.3':
-                    raise RuntimeError(
-                        f'send_eof() needs TLS 1.3 (this connection uses {version}, where '
-                        'close_notify ends both directions): use close()'
-                    )
-                # unwrap() sends close_notify, then tries to read the peer's and would choke on
-                # application data: keep the decrypted bytes aside and hide the unread ones.
-                pending = self._ssl.pending()
-                if pending:
-                    self._plain += self._ssl.read(pending)
-                hidden = self._incoming.read()
-                try:
-                    self._ssl.unwrap()
-                except _stdlib_ssl.SSLWantReadError:
-                    pass
-                except _stdlib_ssl.SSLError as error:
-                    self._break_locked(error)
-                    raise ResourceBroken(f'TLS session failed: {error}') from error
-                finally:
-                    if hidden:
-                        self._incoming.write(hidden)
-                self._eof_sent = True
-                self._collect_locked()
-            yield from self._flush(wait=True)
+                    self._collect_locked()
+                unwrapped = True
+                yield from self._send_outbox(release=True)
+            finally:
+                if not unwrapped:
+                    self._release_send_role()
         finally:
             self._leave(reading=False)
 
