@@ -67,7 +67,7 @@ def _tonio_yield(threads, n):
 
     def main():
         event = tonio.Event()
-        clock = Clock(n, margin_us=5)
+        clock = Clock(n, margin_us=20)
         yield tonio.spawn.without_results(*(waiter(event, clock) for _ in range(n)))
         assert event.waiting == 0, 'a registration outlived its wait'
         return clock.result(time.perf_counter())
@@ -83,7 +83,7 @@ def _tonio_sleep_control(n):
         yield tonio.sleep(clock.remaining())
 
     def main():
-        clock = Clock(n, margin_us=5)
+        clock = Clock(n, margin_us=20)
         yield tonio.spawn.without_results(*(sleeper(clock) for _ in range(n)))
         return clock.result(time.perf_counter())
 
@@ -98,7 +98,7 @@ def _tonio_colored(threads, n):
 
     async def main():
         event = tonio.Event()
-        clock = Clock(n, margin_us=5)
+        clock = Clock(n, margin_us=20)
         await tonio.spawn.without_results(*(waiter(event, clock) for _ in range(n)))
         assert event.waiting == 0, 'a registration outlived its wait'
         return clock.result(time.perf_counter())
@@ -115,7 +115,7 @@ def _asyncio(loop_factory, n):
 
     async def main():
         event = asyncio.Event()
-        clock = Clock(n, margin_us=40)
+        clock = Clock(n, margin_us=120)
         await asyncio.gather(*(waiter(event, clock) for _ in range(n)))
         return clock.result(time.perf_counter())
 
