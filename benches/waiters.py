@@ -138,7 +138,7 @@ def _trio(n):
 
     async def main():
         event = trio.Event()
-        clock = Clock(n, margin_us=60)
+        clock = Clock(n, margin_us=200)
         async with trio.open_nursery() as nursery:
             for _ in range(n):
                 nursery.start_soon(waiter, event, clock)
