@@ -22,6 +22,7 @@ import contextlib
 import json
 import resource
 import sys
+import threading
 import time
 
 SIZES = [25_000, 50_000, 100_000, 200_000]
@@ -39,11 +40,14 @@ class Clock:
         self.deadline = self.t0 + 0.05 + n * margin_us * 1e-6
         self.started = 0
         self.last_started = self.t0
+        self.lock = threading.Lock()
 
     def remaining(self):
-        self.started += 1
         now = time.perf_counter()
-        self.last_started = now
+        # Workers of a free-threaded runtime start tasks in parallel: `+=` alone would race.
+        with self.lock:
+            self.started += 1
+            self.last_started = max(self.last_started, now)
         return self.deadline - now
 
     def result(self, done):
