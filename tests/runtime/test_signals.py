@@ -13,6 +13,16 @@ import tonio
 import tonio.colored
 
 
+@pytest.fixture(autouse=True)
+def sigint_raises_keyboard_interrupt():
+    """A suite started from a background shell (`cmd &`) inherits SIGINT ignored, and Python then
+    installs no KeyboardInterrupt handler: a SIGINT these tests send would vanish and the test
+    hang. They need Python's usual Ctrl-C behaviour, so they install it for their duration."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_sigint_cancels_every_task_and_raises_keyboard_interrupt():
     cleaned = []
 
