@@ -108,7 +108,7 @@ async def test_signals_end_the_process_with_a_negative_code():
     for send, number in (
         (lambda process: process.terminate(), signal.SIGTERM),
         (lambda process: process.kill(), signal.SIGKILL),
-        (lambda process: process.send_signal(signal.SIGINT), signal.SIGINT),
+        (lambda process: process.send_signal(signal.SIGUSR1), signal.SIGUSR1),
     ):
         process = await tonio.open_process(['sleep', '30'])
         send(process)
