@@ -1,6 +1,7 @@
 """The pytest plugin (tonio.testing.pytest_plugin), run on test files of its own with pytester."""
 
 import importlib.metadata
+import signal
 import textwrap
 
 import pytest
@@ -592,8 +593,11 @@ def test_skips_xfails_and_return_values_behave_as_in_plain_tests(pytester):
     result.stdout.fnmatch_lines(['*Test functions should return None*'])
 
 
-def test_a_test_that_ignores_the_cancel_is_interrupted(pytester):
-    # The watchdog interrupts the main thread (as Ctrl-C does): in a process of its own.
+@pytest.mark.parametrize('sigint', ['default', 'ignored'])
+def test_a_test_that_ignores_the_cancel_is_interrupted(pytester, sigint):
+    # The watchdog interrupts the main thread (as Ctrl-C does): in a process of its own. A
+    # process started with SIGINT ignored (from a background shell) has no Python handler for
+    # it to reach, unless the plugin installs one for the run.
     pytester.makepyfile(
         textwrap.dedent(
             """
@@ -619,7 +623,12 @@ def test_a_test_that_ignores_the_cancel_is_interrupted(pytester):
             """
         )
     )
-    result = pytester.runpytest_subprocess(*ARGS, timeout=60)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if sigint == 'ignored' else None
+    try:
+        result = pytester.runpytest_subprocess(*ARGS, timeout=60)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(['*did not unwind, so every task was cancelled*'])
 

@@ -23,6 +23,8 @@ live or just after ``finish()`` returned, where ``run_bounded`` still catches it
 from __future__ import annotations
 
 import _thread
+import contextlib
+import signal
 import sys
 import threading
 import types
@@ -53,7 +55,7 @@ class _Watchdog:
         self.timeout = timeout
         self.stage = 0
         self._grace = grace
-        self._interrupt = interrupt
+        self.interrupts = interrupt
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._scope: Scope | None = None
@@ -61,7 +63,7 @@ class _Watchdog:
         thread.start()
 
     def _watch(self) -> None:
-        delays = [self.timeout, self._grace, self._grace] if self._interrupt else [self.timeout]
+        delays = [self.timeout, self._grace, self._grace] if self.interrupts else [self.timeout]
         for stage, delay in enumerate(delays, start=_CANCELLED):
             if self._done.wait(delay):
                 return
@@ -150,6 +152,21 @@ def _stop_watching(watchdog: _Watchdog) -> bool:
             landed = True
 
 
+@contextlib.contextmanager
+def _sigint_reaches_python(needed: bool) -> Generator[None, None, None]:
+    """``interrupt_main()`` only reaches a SIGINT handler installed in Python. A process started
+    with SIGINT ignored (from a background shell) has none, and the watchdog's interrupts would
+    vanish: Python's usual handler is installed for the run, then the previous one put back."""
+    if not needed or signal.getsignal(signal.SIGINT) not in (signal.SIG_IGN, signal.SIG_DFL):
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _let_signals_run() -> None:
     """A Python-level call: an interrupt that is still pending is raised here at the latest."""
 
@@ -175,7 +192,8 @@ def run_bounded(
     sys.unraisablehook = unraisables
     try:
         try:
-            result = runtime.run_until_complete(coro)
+            with _sigint_reaches_python(watchdog is not None and watchdog.interrupts):
+                result = runtime.run_until_complete(coro)
         finally:
             if watchdog is not None and _stop_watching(watchdog):
                 raise KeyboardInterrupt
