@@ -96,6 +96,20 @@ enum Attempt<T> {
     Again,
 }
 
+/// What differs between a receive and a send: their direction, their syscall and their names.
+/// The wait itself, with its busy mark, is one `WaitSource` for both.
+trait Transfer: Sync + std::marker::Send {
+    const DIRECTION: Direction;
+    /// What the other task is doing, in the busy error.
+    const DOING: &'static str;
+    const TIMED_OUT: &'static str;
+
+    fn io(&self) -> &IoCore;
+    fn busy(&self) -> &Busy;
+    fn attempt(&self, py: Python<'_>) -> Attempt<Py<PyAny>>;
+    fn describe(&self) -> &'static str;
+}
+
 /// `receive_some(max_bytes)`: the bytes available (at least one), or `b""` at end of file.
 pub(crate) struct Receive {
     io: Arc<IoCore>,
@@ -110,6 +124,20 @@ impl Receive {
             busy,
             max_bytes,
         }
+    }
+}
+
+impl Transfer for Receive {
+    const DIRECTION: Direction = Direction::Read;
+    const DOING: &'static str = "receiving";
+    const TIMED_OUT: &'static str = "timed out waiting to receive";
+
+    fn io(&self) -> &IoCore {
+        &self.io
+    }
+
+    fn busy(&self) -> &Busy {
+        &self.busy
     }
 
     fn attempt(&self, py: Python<'_>) -> Attempt<Py<PyAny>> {
@@ -143,54 +171,6 @@ impl Receive {
             Err(err) => Attempt::Done(Err(os_error(err))),
         }
     }
-}
-
-impl WaitSource for Receive {
-    fn try_now(&self, py: Python<'_>, _task: &Arc<Task>) -> Option<PyResult<Py<PyAny>>> {
-        if let Err(err) = self.busy.enter("receiving") {
-            return Some(Err(err));
-        }
-        match self.attempt(py) {
-            Attempt::Done(result) => {
-                self.busy.leave();
-                Some(result)
-            }
-            Attempt::Again => None,
-        }
-    }
-
-    fn register(&self, parked: ParkedTask, key: &AtomicU64) -> Registered {
-        self.io.park(Direction::Read, parked, key)
-    }
-
-    fn deregister(&self, key: &AtomicU64) {
-        self.io.unpark(Direction::Read, key);
-        self.busy.leave();
-    }
-
-    fn abandon(&self) {
-        self.busy.leave();
-    }
-
-    fn resume(&self, py: Python<'_>, _task: &Arc<Task>, outcome: Outcome, _tag: Tag) -> Resumed {
-        if outcome != Outcome::Set {
-            self.busy.leave();
-            return Resumed::Value(Err(pyo3::exceptions::PyTimeoutError::new_err(
-                "timed out waiting to receive",
-            )));
-        }
-        match self.attempt(py) {
-            Attempt::Done(result) => {
-                self.busy.leave();
-                Resumed::Value(result)
-            }
-            Attempt::Again => Resumed::KeepWaiting,
-        }
-    }
-
-    fn combinable(&self) -> bool {
-        false
-    }
 
     fn describe(&self) -> &'static str {
         "receive"
@@ -216,6 +196,31 @@ impl Send {
             sent: AtomicUsize::new(0),
             all,
         }
+    }
+
+    fn result(&self, py: Python<'_>, sent: usize) -> Py<PyAny> {
+        if self.all {
+            py.None()
+        } else {
+            match sent.into_pyobject(py) {
+                Ok(count) => count.into_any().unbind(),
+                Err(never) => match never {},
+            }
+        }
+    }
+}
+
+impl Transfer for Send {
+    const DIRECTION: Direction = Direction::Write;
+    const DOING: &'static str = "sending";
+    const TIMED_OUT: &'static str = "timed out waiting to send";
+
+    fn io(&self) -> &IoCore {
+        &self.io
+    }
+
+    fn busy(&self) -> &Busy {
+        &self.busy
     }
 
     fn attempt(&self, py: Python<'_>) -> Attempt<Py<PyAny>> {
@@ -246,26 +251,23 @@ impl Send {
         }
     }
 
-    fn result(&self, py: Python<'_>, sent: usize) -> Py<PyAny> {
+    fn describe(&self) -> &'static str {
         if self.all {
-            py.None()
+            "send_all"
         } else {
-            match sent.into_pyobject(py) {
-                Ok(count) => count.into_any().unbind(),
-                Err(never) => match never {},
-            }
+            "send"
         }
     }
 }
 
-impl WaitSource for Send {
+impl<T: Transfer> WaitSource for T {
     fn try_now(&self, py: Python<'_>, _task: &Arc<Task>) -> Option<PyResult<Py<PyAny>>> {
-        if let Err(err) = self.busy.enter("sending") {
+        if let Err(err) = self.busy().enter(T::DOING) {
             return Some(Err(err));
         }
         match self.attempt(py) {
             Attempt::Done(result) => {
-                self.busy.leave();
+                self.busy().leave();
                 Some(result)
             }
             Attempt::Again => None,
@@ -273,28 +275,26 @@ impl WaitSource for Send {
     }
 
     fn register(&self, parked: ParkedTask, key: &AtomicU64) -> Registered {
-        self.io.park(Direction::Write, parked, key)
+        self.io().park(T::DIRECTION, parked, key)
     }
 
     fn deregister(&self, key: &AtomicU64) {
-        self.io.unpark(Direction::Write, key);
-        self.busy.leave();
+        self.io().unpark(T::DIRECTION, key);
+        self.busy().leave();
     }
 
     fn abandon(&self) {
-        self.busy.leave();
+        self.busy().leave();
     }
 
     fn resume(&self, py: Python<'_>, _task: &Arc<Task>, outcome: Outcome, _tag: Tag) -> Resumed {
         if outcome != Outcome::Set {
-            self.busy.leave();
-            return Resumed::Value(Err(pyo3::exceptions::PyTimeoutError::new_err(
-                "timed out waiting to send",
-            )));
+            self.busy().leave();
+            return Resumed::Value(Err(pyo3::exceptions::PyTimeoutError::new_err(T::TIMED_OUT)));
         }
         match self.attempt(py) {
             Attempt::Done(result) => {
-                self.busy.leave();
+                self.busy().leave();
                 Resumed::Value(result)
             }
             Attempt::Again => Resumed::KeepWaiting,
@@ -306,10 +306,6 @@ impl WaitSource for Send {
     }
 
     fn describe(&self) -> &'static str {
-        if self.all {
-            "send_all"
-        } else {
-            "send"
-        }
+        Transfer::describe(self)
     }
 }
