@@ -31,10 +31,16 @@ class Server:
         throughput, this barely moves when other processes compete for the cores."""
         try:
             with open(f'/proc/{self.process.pid}/stat') as stat:
-                fields = stat.read().rsplit(')', 1)[1].split()
+                return stat_cpu_seconds(stat.read())
         except OSError:
             return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def stat_cpu_seconds(text):
+    """User plus system CPU seconds from the text of a ``/proc/.../stat`` file (a process's or
+    a thread's)."""
+    fields = text.rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 @contextlib.contextmanager

@@ -15,12 +15,13 @@ import statistics
 import sys
 import time
 
+from serving import stat_cpu_seconds
+
 N = 1_000_000
 
 
 def thread_cpu_ms():
     """CPU time (user + system) of each thread of this process, by thread name, in ms."""
-    ticks = os.sysconf('SC_CLK_TCK')
     times = {}
     for tid in os.listdir('/proc/self/task'):
         try:
@@ -29,8 +30,7 @@ def thread_cpu_ms():
         except FileNotFoundError:
             continue  # the thread ended meanwhile
         name = text[text.index('(') + 1 : text.rindex(')')]
-        fields = text[text.rindex(')') + 2 :].split()
-        times[f'{name}/{tid}'] = (int(fields[11]) + int(fields[12])) * 1000 / ticks
+        times[f'{name}/{tid}'] = stat_cpu_seconds(text) * 1000
     return times
 
 
