@@ -1,76 +1,86 @@
-//! The poll loop run by the thread that called `run_until_complete` (normally the main thread).
+//! `Reactor`: the runtime's two polls and what other threads use to reach them.
 //!
-//! It never runs Python code on its own: it sleeps in `mio::Poll` until the next timer deadline,
-//! an I/O readiness event, a signal, or a nudge through its `Waker` (from a worker that inserted an
-//! earlier timer or finished the task the loop waits for), fires due timers by moving their tasks
-//! onto the injector, and reports whether a signal arrived so the caller can run Python's
-//! handlers.
+//! - The **driver** poll (`driver.rs`) carries I/O readiness and the timers. No thread owns it: a
+//!   worker that runs out of tasks takes it (if nobody holds it) and sleeps in it instead of
+//!   parking, so readiness is turned into runnable tasks on the thread that will run them, with
+//!   no hop between threads (tokio's "driver on the worker"). A worker that keeps finding tasks
+//!   also polls it without waiting every few dozen tasks, so I/O and timers are never starved.
+//! - The **lobby** poll (`lobby.rs`) is where the thread that called `run_until_complete`
+//!   (normally the main thread) waits: for the root task, for cancelled tasks to unwind, and for
+//!   signals, which Python delivers on the main thread only.
 //!
-//! Registration never waits for the reactor: `registry` is mio's registry cloned out of the poll
-//! (epoll_ctl is thread-safe), so a worker registers a file descriptor while the reactor sleeps.
-//! The poll itself is used only by the thread that runs the loop; its lock is never wanted by
-//! anyone else.
+//! Registration never waits for a poll: `registry` is mio's registry cloned out of the driver
+//! poll (epoll_ctl is thread-safe), so a worker registers a file descriptor while another sleeps
+//! in the poll.
 
 use std::io;
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
-
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwapOption;
-use mio::event::Event;
 use mio::{Events, Poll, Registry, Token, Waker};
 
 use super::io_registry::{IoRegistry, IoToken};
-use super::readiness::{ERROR, READABLE, READ_CLOSED, WRITABLE, WRITE_CLOSED};
 use super::scheduled_io::IoCore;
-use crate::runtime::Shared;
 
 pub(crate) const WAKER: Token = Token(0);
 pub(crate) const SIGNAL: Token = Token(1);
 
-/// What one turn of the loop saw.
-#[derive(Debug, Default)]
-pub(crate) struct Turn {
-    /// A signal arrived: run Python's signal handlers.
-    pub(crate) signal: bool,
+/// A mio poll and its event buffer: used by one thread at a time, under its mutex.
+pub(super) struct PollState {
+    pub(super) poll: Poll,
+    pub(super) events: Events,
 }
 
-/// What only the loop's thread touches.
-struct Polling {
-    poll: Poll,
-    events: Events,
+impl PollState {
+    fn new(capacity: usize) -> io::Result<(Self, Registry, Waker)> {
+        let poll = Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        let events = Events::with_capacity(capacity);
+        Ok((Self { poll, events }, registry, waker))
+    }
 }
 
-/// What other threads use to reach the reactor: mio's registry (cloned out of the poll) and the
-/// waker. Dropped, with the poll, when the runtime closes, so its file descriptors go then and
-/// not whenever the last reference to the runtime's state goes.
+/// What other threads use to reach the polls: the registries (cloned out of the polls) and the
+/// wakers. Dropped, with the polls, when the runtime closes, so their file descriptors go then
+/// and not whenever the last reference to the runtime's state goes.
 struct Handles {
     registry: Registry,
     waker: Waker,
+    lobby_registry: Registry,
+    lobby_waker: Waker,
 }
 
 pub(crate) struct Reactor {
-    polling: Mutex<Option<Polling>>,
+    pub(super) driver: Mutex<Option<PollState>>,
+    pub(super) lobby: Mutex<Option<PollState>>,
     handles: ArcSwapOption<Handles>,
-    io: IoRegistry,
+    pub(super) io: IoRegistry,
 }
 
 fn closed() -> io::Error {
     io::Error::other("the tonio runtime is closed")
 }
 
+pub(super) fn lock(polling: &Mutex<Option<PollState>>) -> MutexGuard<'_, Option<PollState>> {
+    polling
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl Reactor {
     pub(crate) fn new() -> io::Result<Self> {
-        let poll = Poll::new()?;
-        let registry = poll.registry().try_clone()?;
-        let waker = Waker::new(poll.registry(), WAKER)?;
+        let (driver, registry, waker) = PollState::new(1024)?;
+        let (lobby, lobby_registry, lobby_waker) = PollState::new(8)?;
         Ok(Self {
-            polling: Mutex::new(Some(Polling {
-                poll,
-                events: Events::with_capacity(1024),
-            })),
-            handles: ArcSwapOption::from_pointee(Handles { registry, waker }),
+            driver: Mutex::new(Some(driver)),
+            lobby: Mutex::new(Some(lobby)),
+            handles: ArcSwapOption::from_pointee(Handles {
+                registry,
+                waker,
+                lobby_registry,
+                lobby_waker,
+            }),
             io: IoRegistry::default(),
         })
     }
@@ -96,22 +106,18 @@ impl Reactor {
         self.io.live()
     }
 
-    /// Runs `register` with the registry (fails once the runtime is closed).
-    pub(crate) fn with_registry<T>(
+    /// Runs `register` with the lobby poll's registry (the signal wakeup fd).
+    pub(crate) fn with_lobby_registry<T>(
         &self,
         register: impl FnOnce(&Registry) -> io::Result<T>,
     ) -> io::Result<T> {
         let handles = self.handles.load();
-        register(&handles.as_ref().ok_or_else(closed)?.registry)
+        register(&handles.as_ref().ok_or_else(closed)?.lobby_registry)
     }
 
-    fn polling(&self) -> MutexGuard<'_, Option<Polling>> {
-        self.polling
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Interrupts a `turn` in progress (or makes the next one return at once).
+    /// Interrupts the driver poll's wait in progress (or makes the next one return at once): new
+    /// work for the worker sleeping there, an earlier timer, a reason to look at the virtual
+    /// clock again.
     pub(crate) fn wake(&self) {
         if let Some(handles) = self.handles.load().as_ref() {
             // A failed eventfd write means the counter is saturated: a wakeup is already pending.
@@ -119,84 +125,18 @@ impl Reactor {
         }
     }
 
-    /// Closes the poll, the registry and the waker (the runtime is closing; its workers are
+    /// Interrupts the lobby's wait: the run may be over.
+    pub(crate) fn wake_lobby(&self) {
+        if let Some(handles) = self.handles.load().as_ref() {
+            let _ = handles.lobby_waker.wake();
+        }
+    }
+
+    /// Closes the polls, the registries and the wakers (the runtime is closing; its workers are
     /// gone).
     pub(crate) fn close(&self) {
         self.handles.store(None);
-        drop(self.polling().take());
+        drop(lock(&self.driver).take());
+        drop(lock(&self.lobby).take());
     }
-
-    /// Fires due timers, then sleeps until the next deadline or event.
-    pub(crate) fn turn(&self, shared: &Shared) -> Turn {
-        let (clock, timers) = (shared.clock(), shared.timers());
-        let next = timers.fire_due(clock.now(), shared);
-        let timeout = match next {
-            Some(_) if clock.is_virtual() && shared.is_quiescent() => {
-                // Everyone waits: jump straight to the next deadline (read again: a worker may
-                // have inserted an earlier one before it parked).
-                if let Some(at) = timers.next_deadline() {
-                    clock.advance_to(at);
-                }
-                timers.fire_due(clock.now(), shared);
-                Some(Duration::ZERO)
-            }
-            // Virtual time does not pass while we sleep: wait for a worker to park.
-            _ if clock.is_virtual() => None,
-            Some(at) => Some(at.saturating_duration_since(clock.now())),
-            None => None,
-        };
-        let mut polling = self.polling();
-        let Some(Polling { poll, events }) = polling.as_mut() else {
-            return Turn::default();
-        };
-        let mut turn = Turn::default();
-        match poll.poll(events, timeout) {
-            Ok(()) => {}
-            // A signal handler ran on this thread: Python may have a handler to run.
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => turn.signal = true,
-            Err(err) => panic_free_report(&err),
-        }
-        for event in events.iter() {
-            match event.token() {
-                SIGNAL => turn.signal = true,
-                WAKER => {}
-                token => {
-                    if let Some(io) = self.io.lookup(token) {
-                        io.record(event_bits(event));
-                        shared.release(io);
-                    }
-                }
-            }
-        }
-        drop(polling);
-        timers.fire_due(clock.now(), shared);
-        turn
-    }
-}
-
-/// The readiness bits an event reports.
-fn event_bits(event: &Event) -> u64 {
-    let mut bits = 0;
-    if event.is_readable() {
-        bits |= READABLE;
-    }
-    if event.is_writable() {
-        bits |= WRITABLE;
-    }
-    if event.is_read_closed() {
-        bits |= READ_CLOSED;
-    }
-    if event.is_write_closed() {
-        bits |= WRITE_CLOSED;
-    }
-    if event.is_error() {
-        bits |= ERROR;
-    }
-    bits
-}
-
-fn panic_free_report(err: &io::Error) {
-    // epoll_wait only fails on programming errors (EBADF, EINVAL); say so rather than spin silently.
-    eprintln!("tonio: reactor poll failed: {err}");
-    std::thread::sleep(std::time::Duration::from_millis(10));
 }

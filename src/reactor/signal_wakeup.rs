@@ -1,10 +1,10 @@
-//! Waking the reactor on signals through Python's own `signal.set_wakeup_fd`.
+//! Waking the lobby on signals through Python's own `signal.set_wakeup_fd`.
 //!
 //! CPython's C-level signal handler writes the signal number to the wakeup fd and marks the
 //! signal as tripped; Python-level handlers (KeyboardInterrupt for SIGINT) run later, on the main
 //! thread, when `PyErr_CheckSignals` is called. We point the wakeup fd at one end of a socket pair
-//! whose other end the reactor polls, so Ctrl-C interrupts the poll at once; the caller then runs
-//! the handlers. The bytes it carries are the signal numbers, which `drain` hands to the runtime's
+//! whose other end the lobby polls (`lobby.rs`), so Ctrl-C interrupts the caller's wait at once;
+//! the caller then runs the handlers. The bytes it carries are the signal numbers, which `drain` hands to the runtime's
 //! signal receivers (`signals/`). Dropping the `SignalWakeup` restores the previous wakeup fd.
 
 use std::io::Read;
@@ -35,8 +35,9 @@ impl SignalWakeup {
             return Ok(None);
         }
         let (mut reader, writer) = UnixStream::pair()?;
-        reactor
-            .with_registry(|registry| registry.register(&mut reader, SIGNAL, Interest::READABLE))?;
+        reactor.with_lobby_registry(|registry| {
+            registry.register(&mut reader, SIGNAL, Interest::READABLE)
+        })?;
         let kwargs = PyDict::new(py);
         kwargs.set_item("warn_on_full_buffer", false)?;
         let previous_fd: i64 = signal
@@ -63,7 +64,7 @@ impl SignalWakeup {
 
 impl Drop for SignalWakeup {
     fn drop(&mut self) {
-        // Restore whoever listened before us. Closing `reader` also removes it from the poll.
+        // Restore whoever listened before us. Closing `reader` also removes it from the lobby.
         Python::attach(|py| {
             let restored = py
                 .import("signal")

@@ -29,8 +29,8 @@ thread_local! {
     static POLLING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Marks this thread as the reactor, detached in its poll loop, until the guard drops: nothing
-/// that may run Python is dropped here (see `Shared::release`).
+/// Marks this thread as turning the driver poll (or waiting in the lobby) until the guard drops:
+/// nothing that may run Python is dropped here (see `Shared::release`).
 pub(crate) struct Polling;
 
 impl Polling {
@@ -46,7 +46,7 @@ impl Drop for Polling {
     }
 }
 
-/// Whether this thread is a reactor in its poll loop.
+/// Whether this thread is turning the driver poll (or waiting in the lobby).
 pub(crate) fn polling() -> bool {
     POLLING.with(Cell::get)
 }

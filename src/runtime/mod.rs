@@ -8,7 +8,9 @@ mod runtime;
 mod shared;
 mod stats;
 
-pub(crate) use current::{calling_runtime, current_runtime, on_worker, running_task, RunningTask};
+pub(crate) use current::{
+    calling_runtime, current_runtime, on_worker, running_task, Polling, RunningTask,
+};
 pub(crate) use runtime::Runtime;
 pub(crate) use shared::Shared;
 pub(crate) use stats::_runtime_stats;

@@ -1,9 +1,9 @@
 //! `Runtime`: the Python-facing runtime object, owning its worker threads.
 //!
-//! `run_until_complete(coro)` queues `coro` as the root task, then turns the calling thread into
-//! the reactor until the root task finishes. Then it cancels every task still alive and keeps the
-//! reactor turning until they have all unwound (their `finally` blocks may still sleep or wait), so
-//! a run never leaves tasks behind. Ctrl-C (any Python signal handler that raises) cancels
+//! `run_until_complete(coro)` queues `coro` as the root task, then waits in the reactor's lobby
+//! (the workers run the tasks and turn the driver poll) until the root task finishes. Then it
+//! cancels every task still alive and waits until they have all unwound (their `finally` blocks
+//! may still sleep or wait), so a run never leaves tasks behind. Ctrl-C (any Python signal handler that raises) cancels
 //! everything the same way and re-raises to the caller; a second Ctrl-C stops the wait for
 //! unwinding tasks.
 
@@ -32,7 +32,8 @@ enum Phase {
     Drain,
 }
 
-/// A tonio runtime: worker threads that run tasks, and a reactor driven by the calling thread.
+/// A tonio runtime: worker threads that run tasks and turn the reactor's poll, and the calling
+/// thread waiting for the run (and handling signals).
 #[pyclass(frozen, weakref, module = "tonio._tonio")]
 pub(crate) struct Runtime {
     shared: Arc<Shared>,
@@ -87,7 +88,7 @@ impl Runtime {
                     if finished {
                         return false;
                     }
-                    if shared.reactor().turn(shared).signal {
+                    if shared.reactor().wait_in_lobby(shared) {
                         return true;
                     }
                 }

@@ -92,7 +92,7 @@ impl Shared {
 
     /// Drops a reference that may be the last one of something whose drop runs Python code (a
     /// task's coroutines, a scope's unobserved failures). On a thread attached to Python that is
-    /// fine and happens at once; on the reactor (marked by `Polling`, since `attached()` cannot
+    /// fine and happens at once; on a thread turning the driver poll (marked by `Polling`, since `attached()` cannot
     /// be trusted once subinterpreters exist) or any detached thread the last reference goes to
     /// a worker. Callers hold no lock.
     pub(crate) fn release<T: Send + 'static>(&self, reference: Arc<T>) {
@@ -100,7 +100,7 @@ impl Shared {
             drop(reference);
         } else if let Some(last) = Arc::into_inner(reference) {
             self.graveyard.push(Box::new(last));
-            self.idle.notify_one();
+            self.wake_idle(1);
         }
     }
 
@@ -131,7 +131,15 @@ impl Shared {
             Some(worker) => self.queues.push_local(worker, task),
             None => self.queues.push_injector(task),
         }
-        self.idle.notify_one();
+        self.wake_idle(1);
+    }
+
+    /// Wakes up to `count` idle workers (after queueing that many tasks): parked ones, or the one
+    /// sleeping in the driver poll.
+    pub(crate) fn wake_idle(&self, count: usize) {
+        if self.idle.notify(count).driver {
+            self.reactor.wake();
+        }
     }
 
     /// Queues many runnable tasks at once (a spawn, a batch of timers): like `schedule`, but
@@ -146,7 +154,16 @@ impl Shared {
             }
             queued += 1;
         }
-        self.idle.notify(queued);
+        self.wake_idle(queued);
+    }
+
+    /// Called by a thread that let go of the driver poll and will not sleep in it: if no worker
+    /// sleeps there now, wakes a sleeping one to take it (a worker that found the poll taken
+    /// parked instead, and nobody would turn it). See `Idle::announce`.
+    pub(crate) fn hand_off_driver(&self) {
+        if !self.idle.is_driven() {
+            self.wake_idle(1);
+        }
     }
 
     /// The `contextvars` context a new task runs in: a copy of the caller's with the runtime
@@ -165,8 +182,20 @@ impl Shared {
     }
 
     pub(crate) fn add_timer(&self, at: Instant, target: TimerTarget) {
-        if let Armed::Earlier = self.timers.insert(at, target) {
+        let armed = self.timers.insert(at, target);
+        if armed == Armed::Unchanged {
+            return;
+        }
+        // The driver poll's wait ends too late now, if a worker sleeps in it (one that marks
+        // itself driving after this insert reads the timers after it too). Otherwise the lobby
+        // is the timers' backstop (`reactor/lobby.rs`): its wait must end earlier, or end at all
+        // if it waited for no timer.
+        let driven = self.idle.is_driven();
+        if driven {
             self.reactor.wake();
+        }
+        if !driven || armed == Armed::First {
+            self.reactor.wake_lobby();
         }
     }
 
@@ -194,20 +223,20 @@ impl Shared {
         self.root.store(group);
     }
 
-    /// Called by the task that completed `group`: wakes the reactor if it waits for that group.
+    /// Called by the task that completed `group`: wakes the lobby if the run waits for that group.
     pub(crate) fn group_finished(&self, group: &Arc<SpawnedCore>) {
         let root = self.root.load();
         if root.as_ref().is_some_and(|root| Arc::ptr_eq(root, group)) {
-            self.reactor.wake();
+            self.reactor.wake_lobby();
         }
     }
 
-    /// Called when a task finished: unregisters it, and wakes the reactor once none is left.
+    /// Called when a task finished: unregisters it, and wakes the lobby once none is left.
     pub(crate) fn task_finished(&self, slot: crate::task::Slot) {
         let (task, remaining) = self.registry.remove(slot);
         drop(task);
         if remaining == 0 {
-            self.reactor.wake();
+            self.reactor.wake_lobby();
         }
     }
 
@@ -218,5 +247,6 @@ impl Shared {
     pub(crate) fn begin_shutdown(&self) {
         self.shutdown.store(true, Ordering::Release);
         self.idle.notify_all();
+        self.reactor.wake();
     }
 }

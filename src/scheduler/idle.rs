@@ -1,23 +1,43 @@
-//! Parking idle workers and waking them when work arrives.
+//! Idle workers: where they sleep, and waking them when work arrives.
 //!
-//! Protocol (no lost wakeups): a worker with nothing to do first records itself as sleeping, then
-//! issues a SeqCst fence and checks the queues once more, and only then parks. A producer pushes
-//! its task, issues a SeqCst fence and reads the sleeper count. With both fences, either the
-//! worker's re-check sees the task or the producer sees the sleeper and unparks it; and
-//! `Thread::unpark` before `park` is not lost (park consumes the token). A sleeper is removed from
-//! the list by whoever wakes it, so one push wakes at most one worker.
+//! An idle worker sleeps in the driver poll if no other worker holds it (`reactor/driver.rs`), so
+//! the readiness it is woken by becomes runnable tasks on its own thread; otherwise it parks its
+//! thread. Either way it is listed here as a sleeper, the one in the poll also as the driver.
+//!
+//! Protocol (no lost wakeups): a worker with nothing to do first lists itself (`announce`, which
+//! also tries to take the driver poll), issues a SeqCst fence and checks the queues once more;
+//! only then does it sleep. A producer
+//! pushes its task, issues a SeqCst fence and reads the sleeper count. With both fences, either
+//! the worker's re-check sees the task or the producer sees the sleeper and wakes it: with
+//! `Thread::unpark` for a parked thread (not lost before `park`, which consumes the token), with
+//! the reactor's waker for the driver (not lost before the poll: the eventfd stays readable). A
+//! sleeper is removed from the list by whoever wakes it, so one push wakes at most one worker.
 
 use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::thread::Thread;
 
+/// `driving` when no worker sleeps in the driver poll.
+const NOBODY: usize = usize::MAX;
+
 pub(crate) struct Idle {
     sleepers: Mutex<Vec<usize>>,
     count: AtomicUsize,
-    /// Bumped by every worker coming out of `park` (before it touches a queue), so an observer
-    /// can tell whether `sleeping()` and a look at the queues were a consistent snapshot.
+    /// The listed sleeper that sleeps in the driver poll (`NOBODY` if none): woken through the
+    /// reactor's waker, not `unpark`.
+    driving: AtomicUsize,
+    /// Bumped by every worker coming out of its sleep (before it touches a queue), so an
+    /// observer can tell whether `sleeping()` and a look at the queues were a consistent
+    /// snapshot.
     wakeups: AtomicU64,
     threads: Box<[OnceLock<Thread>]>,
+}
+
+/// What `notify` woke.
+#[must_use]
+pub(crate) struct Woken {
+    /// The driver was among the woken: the caller wakes the driver poll (`Reactor::wake`).
+    pub(crate) driver: bool,
 }
 
 impl Idle {
@@ -25,6 +45,7 @@ impl Idle {
         Self {
             sleepers: Mutex::new(Vec::with_capacity(workers)),
             count: AtomicUsize::new(0),
+            driving: AtomicUsize::new(NOBODY),
             wakeups: AtomicU64::new(0),
             threads: (0..workers).map(|_| OnceLock::new()).collect(),
         }
@@ -41,36 +62,42 @@ impl Idle {
         let _ = self.threads[worker].set(std::thread::current());
     }
 
-    /// Wakes one sleeping worker, if any. Call after pushing work.
-    pub(crate) fn notify_one(&self) {
-        self.notify(1);
-    }
-
     /// Wakes up to `count` sleeping workers (one per task pushed). Call after pushing work.
-    pub(crate) fn notify(&self, count: usize) {
+    pub(crate) fn notify(&self, count: usize) -> Woken {
         fence(Ordering::SeqCst);
+        let mut woken = Woken { driver: false };
         if count == 0 || self.count.load(Ordering::Relaxed) == 0 {
-            return;
+            return woken;
         }
-        let woken: Vec<usize> = {
+        let listed: Vec<usize> = {
             let mut sleepers = self.sleepers();
             let keep = sleepers.len().saturating_sub(count);
-            let woken = sleepers.split_off(keep);
-            self.count.fetch_sub(woken.len(), Ordering::Relaxed);
-            woken
+            let listed = sleepers.split_off(keep);
+            self.count.fetch_sub(listed.len(), Ordering::Relaxed);
+            listed
         };
-        for thread in woken
-            .iter()
-            .filter_map(|&worker| self.threads[worker].get())
-        {
-            thread.unpark();
+        // A sleeper marked driving after this read sees our task in its last look (both sides
+        // fence between their write and their read).
+        let driving = self.driving.load(Ordering::SeqCst);
+        for worker in listed {
+            if worker == driving {
+                woken.driver = true;
+            } else if let Some(thread) = self.threads[worker].get() {
+                thread.unpark();
+            }
         }
+        woken
     }
 
-    /// How many workers are parked (or about to park).
+    /// How many workers are asleep (or about to sleep).
     pub(crate) fn sleeping(&self) -> usize {
         fence(Ordering::SeqCst);
         self.count.load(Ordering::Relaxed)
+    }
+
+    /// Whether a worker sleeps in the driver poll (or is about to).
+    pub(crate) fn is_driven(&self) -> bool {
+        self.driving.load(Ordering::SeqCst) != NOBODY
     }
 
     /// See `wakeups`.
@@ -78,7 +105,7 @@ impl Idle {
         self.wakeups.load(Ordering::SeqCst)
     }
 
-    /// Wakes every worker (shutdown).
+    /// Wakes every parked worker (shutdown; the caller wakes the driver poll too).
     pub(crate) fn notify_all(&self) {
         {
             let mut sleepers = self.sleepers();
@@ -90,20 +117,42 @@ impl Idle {
         }
     }
 
-    /// Parks `worker` unless `should_stay_awake` (checked after announcing the sleep) says there
-    /// is work or a reason to stop.
-    pub(crate) fn park(&self, worker: usize, should_stay_awake: impl Fn() -> bool) {
+    /// Lists `worker` as a sleeper, then tries to take the driver poll (`take_driver`; marked
+    /// driving if it does), then looks once more for a reason to stay awake (`should_stay_awake`:
+    /// work queued, or a reason to stop). Returns whether the worker may sleep, and the driver
+    /// poll if it took it; either way the worker calls `leave` once awake.
+    ///
+    /// Listing comes before the attempt on the driver poll: whoever holds it then, on letting it
+    /// go, sees this sleeper and wakes it to try again (`Shared::hand_off_driver`), so an idle
+    /// worker never stays parked while nobody turns the poll.
+    pub(crate) fn announce<D>(
+        &self,
+        worker: usize,
+        take_driver: impl FnOnce() -> Option<D>,
+        should_stay_awake: impl Fn() -> bool,
+    ) -> (bool, Option<D>) {
         {
             let mut sleepers = self.sleepers();
             sleepers.push(worker);
             self.count.fetch_add(1, Ordering::Relaxed);
         }
         fence(Ordering::SeqCst);
-        if !should_stay_awake() {
-            std::thread::park();
+        let driver = take_driver();
+        if driver.is_some() {
+            self.driving.store(worker, Ordering::SeqCst);
         }
-        // Woken by notify (already removed), by a spurious unpark, or never parked: make sure we
-        // are off the list either way.
+        fence(Ordering::SeqCst);
+        (!should_stay_awake(), driver)
+    }
+
+    /// Parks the thread of a worker listed by `announce` (not the driver) until `notify`.
+    pub(crate) fn park(&self) {
+        std::thread::park();
+    }
+
+    /// Takes `worker` off the list (if a `notify` has not already) once it is awake, and off
+    /// the driver mark. Calling it again is harmless.
+    pub(crate) fn leave(&self, worker: usize) {
         {
             let mut sleepers = self.sleepers();
             if let Some(position) = sleepers.iter().position(|&sleeper| sleeper == worker) {
@@ -111,6 +160,9 @@ impl Idle {
                 self.count.fetch_sub(1, Ordering::Relaxed);
             }
         }
+        let _ = self
+            .driving
+            .compare_exchange(worker, NOBODY, Ordering::SeqCst, Ordering::Relaxed);
         // After leaving the list and before touching a queue (see `wakeups`).
         self.wakeups.fetch_add(1, Ordering::SeqCst);
     }

@@ -156,11 +156,15 @@ impl TimersSynced {
     }
 }
 
-/// Whether an insert needs the reactor woken to re-arm.
+/// Whether an insert needs whoever waits for the next deadline woken to re-arm.
 #[must_use]
+#[derive(PartialEq, Eq)]
 pub(crate) enum Armed {
     Unchanged,
+    /// Earlier than the deadline armed so far.
     Earlier,
+    /// The only pending deadline (none was armed).
+    First,
 }
 
 #[derive(Default)]
@@ -186,11 +190,13 @@ impl Timers {
         } else {
             synced.heap.push(Reverse(entry));
         }
-        if synced.armed.is_some_and(|armed| armed <= at) {
-            return Armed::Unchanged;
-        }
+        let armed = match synced.armed {
+            Some(armed) if armed <= at => return Armed::Unchanged,
+            Some(_) => Armed::Earlier,
+            None => Armed::First,
+        };
         synced.armed = Some(at);
-        Armed::Earlier
+        armed
     }
 
     /// Records that one entry will do nothing when it fires; rebuilds the heap when most are so.
