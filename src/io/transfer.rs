@@ -13,6 +13,9 @@
 //! waits to gets `BusyResourceError` at once, instead of two tasks racing for the same bytes. The
 //! mark is taken in `try_now` and given back by whatever ends the wait: `resume`, `deregister`, or
 //! `abandon` (a cancel that reached the task as it was about to suspend, before it was parked).
+//!
+//! A task that has spent its I/O budget (`scheduler/budget.rs`) waits even when it could do its
+//! syscall at once, so one busy connection cannot keep its worker from the others.
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -29,6 +32,7 @@ use pyo3::types::PyBytes;
 
 use crate::errors::BusyResourceError;
 use crate::reactor::{closed_while_waiting, Direction, IoCore};
+use crate::scheduler::budget;
 use crate::task::{Outcome, Tag, Task};
 use crate::wait::{ParkedTask, Registered, Resumed, WaitSource};
 
@@ -264,6 +268,11 @@ impl<T: Transfer> WaitSource for T {
     fn try_now(&self, py: Python<'_>, _task: &Arc<Task>) -> Option<PyResult<Py<PyAny>>> {
         if let Err(err) = self.busy().enter(T::DOING) {
             return Some(Err(err));
+        }
+        if !budget::spend() {
+            // Let the worker's other tasks go first: the wait ends at once if the descriptor is
+            // ready, and `resume` does the syscall when this task runs again.
+            return None;
         }
         match self.attempt(py) {
             Attempt::Done(result) => {

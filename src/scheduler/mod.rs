@@ -1,5 +1,6 @@
-//! The scheduler: run queues, parking of idle workers, and the worker loop.
+//! The scheduler: run queues, idle workers, the worker loop, and the I/O budget.
 
+pub(crate) mod budget;
 mod idle;
 mod queues;
 mod worker;

@@ -79,6 +79,7 @@ pub(super) enum After {
 
 /// Runs `task` until it suspends, yields to the scheduler, or finishes.
 pub(crate) fn run_task(py: Python<'_>, task: Arc<Task>) {
+    crate::scheduler::budget::refill();
     let start = task.state().begin_run();
     let mut after = {
         // SAFETY: `begin_run` moved the task to RUNNING on this worker: we own its core until we

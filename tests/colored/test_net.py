@@ -200,3 +200,37 @@ def test_two_readers_at_once_get_busy_resource_error():
             return await first
 
     assert run_bounded(main()) == b'x'
+
+
+def test_a_reader_that_never_has_to_wait_still_lets_other_tasks_run():
+    # 128 KiB wait in the socket buffer, read 1 KiB at a time: no read has to wait, yet the other
+    # task of the (single) worker gets turns in between (the I/O budget), and no byte is lost.
+    payload = os.urandom(128 * 1024)
+
+    async def main():
+        left, right = socket.socketpair()
+        with left, right:
+            for sock, option in ((left, stdlib_socket.SO_RCVBUF), (right, stdlib_socket.SO_SNDBUF)):
+                sock.setsockopt(stdlib_socket.SOL_SOCKET, option, 1 << 20)
+            await right.sendall(payload)
+            ticks, turns, done = [0], [], []
+
+            async def ticker():
+                while not done:
+                    ticks[0] += 1
+                    await tonio.yield_now()
+
+            async def reader():
+                received = b''
+                while len(received) < len(payload):
+                    received += await left.recv(1024)
+                    turns.append(ticks[0])
+                done.append(True)
+                return received
+
+            received, _ = await tonio.spawn(reader(), ticker())
+            return received, turns
+
+    received, turns = run_bounded(main(), threads=1)
+    assert received == payload
+    assert turns[-1] - turns[0] >= 8, 'the ticker never ran while the reader read'

@@ -249,6 +249,40 @@ def test_two_readers_at_once_get_busy_resource_error():
     assert run_bounded(main()) == b'x'
 
 
+def test_a_reader_that_never_has_to_wait_still_lets_other_tasks_run():
+    # 128 KiB wait in the socket buffer, read 1 KiB at a time: no read has to wait, yet the other
+    # task of the (single) worker gets turns in between (the I/O budget), and no byte is lost.
+    payload = os.urandom(128 * 1024)
+
+    def main():
+        left, right = socket.socketpair()
+        with left, right:
+            for sock, option in ((left, stdlib_socket.SO_RCVBUF), (right, stdlib_socket.SO_SNDBUF)):
+                sock.setsockopt(stdlib_socket.SOL_SOCKET, option, 1 << 20)
+            yield right.sendall(payload)
+            ticks, turns, done = [0], [], []
+
+            def ticker():
+                while not done:
+                    ticks[0] += 1
+                    yield
+
+            def reader():
+                received = b''
+                while len(received) < len(payload):
+                    received += yield left.recv(1024)
+                    turns.append(ticks[0])
+                done.append(True)
+                return received
+
+            received, _ = yield tonio.spawn(reader(), ticker())
+            return received, turns
+
+    received, turns = run_bounded(main(), threads=1)
+    assert received == payload
+    assert turns[-1] - turns[0] >= 8, 'the ticker never ran while the reader read'
+
+
 def test_using_a_socket_outside_a_runtime_is_a_clear_error():
     sock = socket.socket()
     with sock, pytest.raises(RuntimeError, match='must be called from a task'):
