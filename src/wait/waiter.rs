@@ -17,6 +17,10 @@
 //! OFFERED means nobody took it: the Waiter is being iterated (`list(w)`, `a, b = spawned`), not
 //! waited on, which raises instead of yielding itself forever. A combined wait consumes its
 //! operands straight to DONE.
+//!
+//! One function, `step`, is that state machine for `__next__`, `send` and the type's `am_send`
+//! slot (`py/send_slot.rs`), through which an `await` that resumes with a value returns it
+//! without raising `StopIteration` on interpreters whose `await` uses the slot (3.11).
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
@@ -30,6 +34,7 @@ use super::combined::{AllWait, AnyWait};
 use super::event::Event;
 pub(crate) use super::source::WaitKind;
 use super::source::WaitSource;
+use crate::py::{SendSlot, Sent};
 use crate::task::Spawned;
 use crate::time::Timeout;
 
@@ -218,11 +223,13 @@ impl Waiter {
         }
     }
 
-    fn advance(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
+    /// One step of an `await` (or `yield from`) of this Waiter: `send(value)`, where `__next__` is
+    /// `send(None)`. The one state machine behind `__next__`, `send` and the `am_send` slot.
+    fn step<'py>(slf: &Bound<'py, Self>, value: &Bound<'py, PyAny>) -> Sent<'py> {
         let this = slf.get();
         match this.state.load(Ordering::Acquire) {
             // First step of an `await`: suspend by yielding ourselves to the scheduler.
-            FRESH => {
+            FRESH if value.is_none() => {
                 // Lost only to a take (another thread yielding it too): its error comes there.
                 let _ = this.state.compare_exchange(
                     FRESH,
@@ -230,16 +237,25 @@ impl Waiter {
                     Ordering::AcqRel,
                     Ordering::Acquire,
                 );
-                Ok(Some(slf.clone().into_any().unbind()))
+                Sent::Yield(slf.clone().into_any())
             }
-            // The scheduler took us and resumed the coroutine: the await is over.
+            OFFERED if value.is_none() => Sent::Raise(iterated()),
+            FRESH | OFFERED => Sent::Raise(PyTypeError::new_err(
+                "can't send a non-None value to a Waiter that has not been yielded yet",
+            )),
+            // The scheduler took us and resumed the coroutine with `value`: the await is over.
             TAKEN => {
                 this.state.store(DONE, Ordering::Release);
-                Ok(None)
+                Sent::Return(value.clone())
             }
-            OFFERED => Err(iterated()),
-            _ => Err(already_awaited()),
+            _ => Sent::Raise(already_awaited()),
         }
+    }
+}
+
+impl SendSlot for Waiter {
+    fn send_step<'py>(slf: &Bound<'py, Self>, value: &Bound<'py, PyAny>) -> Sent<'py> {
+        Self::step(slf, value)
     }
 }
 
@@ -348,24 +364,20 @@ impl Waiter {
     }
 
     fn __next__(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
-        Self::advance(slf)
+        match Self::step(slf, &slf.py().None().into_bound(slf.py())) {
+            Sent::Yield(yielded) => Ok(Some(yielded.unbind())),
+            Sent::Return(_) => Ok(None),
+            Sent::Raise(err) => Err(err),
+        }
     }
 
-    /// Called by `await`/`yield from` when the scheduler resumes the task with a value.
+    /// Called by `await`/`yield from` when the scheduler resumes the task with a value (where
+    /// the interpreter does not use the `am_send` slot, see `py/send_slot.rs`).
     fn send(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let this = slf.get();
-        match this.state.load(Ordering::Acquire) {
-            FRESH | OFFERED if value.is_none() => {
-                Ok(Self::advance(slf)?.unwrap_or_else(|| slf.py().None()))
-            }
-            FRESH | OFFERED => Err(PyTypeError::new_err(
-                "can't send a non-None value to a Waiter that has not been yielded yet",
-            )),
-            TAKEN => {
-                this.state.store(DONE, Ordering::Release);
-                Err(PyStopIteration::new_err((value.clone().unbind(),)))
-            }
-            _ => Err(already_awaited()),
+        match Self::step(slf, value) {
+            Sent::Yield(yielded) => Ok(yielded.unbind()),
+            Sent::Return(value) => Err(PyStopIteration::new_err((value.unbind(),))),
+            Sent::Raise(err) => Err(err),
         }
     }
 
