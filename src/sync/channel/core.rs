@@ -7,7 +7,7 @@
 //!   longest-waiting sender's message: the channel is one FIFO, and each producer's messages
 //!   leave it in the order it sent them.
 //! - A message is handed to a parked receiver only if the receiver's claim wins; it is then in
-//!   that receiver's slot (`ChannelWait`), which its `resume` reads even if a cancel arrived a
+//!   the receiving task's `HandoffSlot`, which its `resume` reads even if a cancel arrived a
 //!   moment later. A claim that loses (the receiver was cancelled first) leaves the message with
 //!   the sender, which tries the next receiver or the buffer. Symmetrically a parked sender's
 //!   message moves into the buffer only if the sender's claim wins (its `send` then returns);
@@ -20,7 +20,7 @@
 //! Python objects are only moved under the mutex, never dropped there (a drop may run Python):
 //! `Offer::Full`/`Offer::Closed` give the message back to the caller, and every entry taken out
 //! is dropped by `Wakeups::run` after the mutex is released. The mutex also guards the slot of
-//! every `ChannelWait` of the channel.
+//! every `SendWait` of the channel.
 
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicU64;
@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use pyo3::prelude::*;
 
-use super::wait::{ChannelWait, Role};
+use super::wait::SendWait;
 use crate::sync::handoff::{claim_front, park, unpark, WaitList, Waiting, Wakeups};
 use crate::sync::statistics::ChannelStatistics;
 use crate::wait::{ParkedTask, Registered};
@@ -54,11 +54,16 @@ pub(crate) enum Take {
 struct ChannelState {
     buffer: VecDeque<Py<PyAny>>,
     closed: bool,
-    receivers: WaitList<Arc<ChannelWait>>,
-    senders: WaitList<Arc<ChannelWait>>,
+    /// Parked receives: a sender hands its message to the task's `HandoffSlot`.
+    receivers: WaitList<()>,
+    /// Parked sends: a receiver takes the message from the wait's slot.
+    senders: WaitList<Arc<SendWait>>,
 }
 
-type Wake = Wakeups<Arc<ChannelWait>>;
+/// Receivers woken (or let go).
+type WakeReceivers = Wakeups<()>;
+/// Senders woken (or let go).
+type WakeSenders = Wakeups<Arc<SendWait>>;
 
 pub(crate) struct ChannelCore {
     /// None: unbounded.
@@ -71,13 +76,19 @@ impl ChannelState {
         capacity.is_none_or(|capacity| self.buffer.len() < capacity)
     }
 
-    fn offer(&mut self, message: Py<PyAny>, capacity: Option<usize>, wake: &mut Wake) -> Offer {
+    fn offer(
+        &mut self,
+        message: Py<PyAny>,
+        capacity: Option<usize>,
+        wake: &mut WakeReceivers,
+    ) -> Offer {
         if self.closed {
             return Offer::Closed(message);
         }
         if let Some(receiver) = claim_front(&mut self.receivers, wake) {
-            // SAFETY: we hold the channel's mutex (`&mut self`), which guards every slot.
-            *unsafe { receiver.payload.slot.get() } = Some(message);
+            // SAFETY: `claim_front` returns an entry whose claim won, and its task is scheduled
+            // only by `wake.run()`, after this.
+            unsafe { receiver.task.task().handoff().put(message) };
             wake.wake(receiver);
             return Offer::Sent;
         }
@@ -88,7 +99,7 @@ impl ChannelState {
         Offer::Full(message)
     }
 
-    fn take(&mut self, wake: &mut Wake) -> Take {
+    fn take(&mut self, wake: &mut WakeSenders) -> Take {
         if let Some(message) = self.buffer.pop_front() {
             // Room again: the longest-waiting sender's message joins the back of the buffer.
             if let Some(sender) = claim_front(&mut self.senders, wake) {
@@ -139,7 +150,7 @@ impl ChannelCore {
 
     /// Sends `message` without waiting: to the longest-waiting receiver, else into the buffer.
     pub(crate) fn offer(&self, message: Py<PyAny>) -> Offer {
-        let mut wake = Wake::default();
+        let mut wake = WakeReceivers::default();
         let offered = self.state().offer(message, self.capacity, &mut wake);
         wake.run();
         offered
@@ -148,8 +159,8 @@ impl ChannelCore {
     /// The send of `wait`, without waiting: Ok(true) once its message is delivered (now, or
     /// earlier by a receiver's hand-off), Ok(false) if the buffer is full (the message stays in
     /// the slot), Err(message) if the channel is closed.
-    pub(super) fn send_from(&self, wait: &ChannelWait) -> Result<bool, Py<PyAny>> {
-        let mut wake = Wake::default();
+    pub(super) fn send_from(&self, wait: &SendWait) -> Result<bool, Py<PyAny>> {
+        let mut wake = WakeReceivers::default();
         let sent = {
             let mut state = self.state();
             // SAFETY: we hold the channel's mutex, which guards every slot.
@@ -170,25 +181,9 @@ impl ChannelCore {
         sent
     }
 
-    /// The receive of `wait`, without waiting: the message a sender handed to it, else the next
-    /// one.
-    pub(super) fn receive_into(&self, wait: &ChannelWait) -> Take {
-        let mut wake = Wake::default();
-        let taken = {
-            let mut state = self.state();
-            // SAFETY: we hold the channel's mutex, which guards every slot.
-            match unsafe { wait.slot.get() }.take() {
-                Some(message) => Take::Message(message),
-                None => state.take(&mut wake),
-            }
-        };
-        wake.run();
-        taken
-    }
-
     /// Receives without waiting.
     pub(crate) fn take(&self) -> Take {
-        let mut wake = Wake::default();
+        let mut wake = WakeSenders::default();
         let taken = self.state().take(&mut wake);
         wake.run();
         taken
@@ -196,20 +191,22 @@ impl ChannelCore {
 
     /// Closes the channel and wakes every parked task. Returns whether it was open.
     pub(crate) fn close(&self) -> bool {
-        let mut wake = Wake::default();
+        let mut receivers = WakeReceivers::default();
+        let mut senders = WakeSenders::default();
         {
             let mut state = self.state();
             if std::mem::replace(&mut state.closed, true) {
                 return false;
             }
-            while let Some(receiver) = claim_front(&mut state.receivers, &mut wake) {
-                wake.wake(receiver);
+            while let Some(receiver) = claim_front(&mut state.receivers, &mut receivers) {
+                receivers.wake(receiver);
             }
-            while let Some(sender) = claim_front(&mut state.senders, &mut wake) {
-                wake.wake(sender);
+            while let Some(sender) = claim_front(&mut state.senders, &mut senders) {
+                senders.wake(sender);
             }
         }
-        wake.run();
+        receivers.run();
+        senders.run();
         true
     }
 
@@ -217,51 +214,67 @@ impl ChannelCore {
         self.state().closed
     }
 
-    /// Parks a `send` or `receive` that found nothing to do, unless it can proceed now (then
-    /// `Ready`: the task redoes the operation itself when it runs, see `ChannelWait::resume`).
-    pub(super) fn park(
-        &self,
-        role: Role,
-        parked: ParkedTask,
-        wait: Arc<ChannelWait>,
-        key: &AtomicU64,
-    ) -> Registered {
-        let mut wake = Wake::default();
+    /// Parks a receive that found nothing to take, unless it can proceed now (then `Ready`: the
+    /// task redoes the receive itself when it runs, see `ReceiveWait::resume`).
+    pub(super) fn park_receiver(&self, parked: ParkedTask, key: &AtomicU64) -> Registered {
+        let mut wake = WakeReceivers::default();
         let registered = {
             let mut state = self.state();
-            let (ready, queue) = match role {
-                Role::Send => (
-                    state.closed || !state.receivers.is_empty() || state.has_room(self.capacity),
-                    &mut state.senders,
-                ),
-                Role::Receive(_) => (
-                    state.closed || !state.buffer.is_empty() || !state.senders.is_empty(),
-                    &mut state.receivers,
-                ),
-            };
-            if ready {
+            if state.closed || !state.buffer.is_empty() || !state.senders.is_empty() {
                 wake.discard(Waiting {
                     task: parked,
-                    payload: wait,
+                    payload: (),
                 });
                 Registered::Ready
             } else {
-                park(queue, parked, wait, key, &mut wake)
+                park(&mut state.receivers, parked, (), key, &mut wake)
             }
         };
         wake.run();
         registered
     }
 
-    pub(super) fn unpark(&self, role: Role, key: &AtomicU64) {
-        let mut wake = Wake::default();
+    /// Parks a send that found the buffer full, unless it can proceed now (then `Ready`, as for
+    /// a receive).
+    pub(super) fn park_sender(
+        &self,
+        parked: ParkedTask,
+        wait: Arc<SendWait>,
+        key: &AtomicU64,
+    ) -> Registered {
+        let mut wake = WakeSenders::default();
+        let registered = {
+            let mut state = self.state();
+            if state.closed || !state.receivers.is_empty() || state.has_room(self.capacity) {
+                wake.discard(Waiting {
+                    task: parked,
+                    payload: wait,
+                });
+                Registered::Ready
+            } else {
+                park(&mut state.senders, parked, wait, key, &mut wake)
+            }
+        };
+        wake.run();
+        registered
+    }
+
+    pub(super) fn unpark_receiver(&self, key: &AtomicU64) {
+        let mut wake = WakeReceivers::default();
         {
             let mut state = self.state();
-            let queue = match role {
-                Role::Send => &mut state.senders,
-                Role::Receive(_) => &mut state.receivers,
-            };
-            if let Some(entry) = unpark(queue, key) {
+            if let Some(entry) = unpark(&mut state.receivers, key) {
+                wake.discard(entry);
+            }
+        }
+        wake.run();
+    }
+
+    pub(super) fn unpark_sender(&self, key: &AtomicU64) {
+        let mut wake = WakeSenders::default();
+        {
+            let mut state = self.state();
+            if let Some(entry) = unpark(&mut state.senders, key) {
                 wake.discard(entry);
             }
         }

@@ -1,7 +1,7 @@
 //! Channels: a buffer of messages between tasks, with parked senders and receivers.
 //!
 //! `core.rs` holds the buffer and both wait queues (the invariants live there), `wait.rs` the
-//! per-operation wait (`ChannelWait`, which carries the message in transit), `sender.rs` and
+//! waits of the operations (`ReceiveWait`, `SendWait`, which carries a send's message), `sender.rs` and
 //! `receiver.rs` the Python faces, `sentinels.rs` the `Full`/`Empty`/`Closed` markers of the
 //! non-blocking calls.
 

@@ -14,7 +14,7 @@ use pyo3::types::PyType;
 use super::core::{ChannelCore, Offer};
 use super::receiver::ChannelReceiver;
 use super::sentinels::{self, ChannelClosed, ChannelFull};
-use super::wait::{send_closed_error, ChannelWait};
+use super::wait::{send_closed_error, SendWait};
 use crate::errors::WouldBlock;
 use crate::sync::statistics::ChannelStatistics;
 use crate::wait::Waiter;
@@ -52,7 +52,7 @@ impl ChannelSender {
     /// (suspending while the buffer is full). Raises ChannelClosedError on a closed channel.
     /// Cancel-safe: cancelled, the message was not sent.
     fn send(&self, message: Py<PyAny>) -> Waiter {
-        ChannelWait::send(&self.channel, message)
+        SendWait::waiter(&self.channel, message)
     }
 
     /// Sends without waiting: None, or `Full` / `Closed` when it cannot.

@@ -1,14 +1,19 @@
-//! `ChannelWait`: one `send` or `receive` on a channel, and the slot its message travels in.
+//! The waits of channel operations: `ReceiveWait` (one per receiver and way of reporting
+//! "closed", shared by all its receives) and `SendWait` (one per `send`, carrying its message).
+//!
+//! A receive needs nothing of its own: a sender hands a message to a parked receiver through the
+//! task's `HandoffSlot` (under the channel's mutex, once its claim of the receiver won), and the
+//! receiver's `resume` takes it from there, also when a cancel arrived right after (the claim won:
+//! the message is the task's). So `receiver.next()` costs a Waiter and a reference count, as an
+//! Event's wait does.
 //!
 //! A send's slot holds its message until it is delivered (a receiver takes it straight from the
-//! slot, or it moves into the buffer); a receive's slot is where a sender hands a message to it
-//! while it is parked. The queue entry references the wait, so the hand-off writes the slot under
-//! the channel's mutex, and `resume` reads it (under that mutex too), also when a cancel arrived
-//! right after (the claim won: the message is the task's).
+//! slot, or it moves into the buffer). The queue entry references the wait, so the hand-off takes
+//! the slot's message under the channel's mutex, and `resume` reads the slot (under that mutex
+//! too) to tell a delivered message from one a `close` left behind.
 //!
-//! Each wait is allocated by the call that creates its Waiter (`send(m)`, `receive()`); the
-//! operation itself runs in `try_now` (no suspension when it can complete), and a task that had
-//! to park but finds at registration that it could proceed (`Ready`) redoes it in `resume`, as
+//! The operation itself runs in `try_now` (no suspension when it can complete), and a task that
+//! had to park but finds at registration that it could proceed (`Ready`) redoes it in `resume`, as
 //! the running task, so a cancel winning that wake leaves the channel untouched.
 
 use std::cell::UnsafeCell;
@@ -36,14 +41,8 @@ pub(crate) enum OnClosed {
     StopIteration,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Role {
-    Send,
-    Receive(OnClosed),
-}
-
-/// Where a message waits for its hand-off: a send's until it is delivered, a receive's once a
-/// sender handed it over. Guarded by the channel's mutex, not a lock of its own.
+/// Where a send's message waits until it is delivered. Guarded by the channel's mutex, not a
+/// lock of its own.
 pub(super) struct Slot(UnsafeCell<Option<Py<PyAny>>>);
 
 // SAFETY: the cell is only read or written through `Slot::get`, whose callers hold the channel's
@@ -63,10 +62,17 @@ impl Slot {
     }
 }
 
-pub(crate) struct ChannelWait {
+/// A receive: what a receiver's `receive()`, `next()` and `__anext__` Waiters wait on (one each,
+/// made with the receiver).
+pub(crate) struct ReceiveWait {
     channel: Arc<ChannelCore>,
-    me: Weak<ChannelWait>,
-    role: Role,
+    on_closed: OnClosed,
+}
+
+/// A send of one message.
+pub(crate) struct SendWait {
+    channel: Arc<ChannelCore>,
+    me: Weak<SendWait>,
     pub(super) slot: Slot,
 }
 
@@ -89,78 +95,54 @@ pub(super) fn closed_outcome(py: Python<'_>, on_closed: OnClosed) -> PyResult<Py
     }
 }
 
-impl ChannelWait {
-    /// A Waiter for sending `message` (resumes with None once it is delivered or buffered).
-    pub(super) fn send(channel: &Arc<ChannelCore>, message: Py<PyAny>) -> Waiter {
-        Self::waiter(channel, Role::Send, Some(message))
-    }
+fn lost_handoff() -> Resumed {
+    Resumed::Value(Err(PyRuntimeError::new_err(
+        "tonio internal error: a channel operation ended without its hand-off",
+    )))
+}
 
-    /// A Waiter for receiving (resumes with the next message).
-    pub(super) fn receive(channel: &Arc<ChannelCore>, on_closed: OnClosed) -> Waiter {
-        Self::waiter(channel, Role::Receive(on_closed), None)
-    }
-
-    fn waiter(channel: &Arc<ChannelCore>, role: Role, message: Option<Py<PyAny>>) -> Waiter {
-        let wait = Arc::new_cyclic(|me| ChannelWait {
+impl ReceiveWait {
+    pub(super) fn source(channel: &Arc<ChannelCore>, on_closed: OnClosed) -> Arc<dyn WaitSource> {
+        Arc::new(Self {
             channel: Arc::clone(channel),
-            me: me.clone(),
-            role,
-            slot: Slot(UnsafeCell::new(message)),
-        });
-        Waiter::new(WaitKind::Source(wait), Timeout::Never)
+            on_closed,
+        })
     }
 
-    /// Does the operation now, or says it would have to wait (`None`). A send whose message was
-    /// already taken by a receiver is done; a receive whose slot holds a message gets it.
+    /// Receives now, or says it would have to wait (`None`).
     fn attempt(&self, py: Python<'_>) -> Option<PyResult<Py<PyAny>>> {
-        match self.role {
-            Role::Send => match self.channel.send_from(self) {
-                Ok(true) => Some(Ok(py.None())),
-                Ok(false) => None,
-                Err(message) => {
-                    drop(message);
-                    Some(Err(send_closed_error()))
-                }
-            },
-            Role::Receive(on_closed) => match self.channel.receive_into(self) {
-                Take::Message(message) => Some(Ok(message)),
-                Take::Empty => None,
-                Take::Closed => Some(closed_outcome(py, on_closed)),
-            },
+        match self.channel.take() {
+            Take::Message(message) => Some(Ok(message)),
+            Take::Empty => None,
+            Take::Closed => Some(closed_outcome(py, self.on_closed)),
         }
     }
 }
 
-impl WaitSource for ChannelWait {
+impl WaitSource for ReceiveWait {
     fn try_now(&self, py: Python<'_>, _task: &Arc<Task>) -> Option<PyResult<Py<PyAny>>> {
         self.attempt(py)
     }
 
     fn register(&self, parked: ParkedTask, key: &AtomicU64) -> Registered {
-        match self.me.upgrade() {
-            Some(me) => self.channel.park(self.role, parked, me, key),
-            None => {
-                // Unreachable: the waiting task holds this wait. Park nothing.
-                parked.release();
-                Registered::Stale
-            }
-        }
+        self.channel.park_receiver(parked, key)
     }
 
     fn deregister(&self, key: &AtomicU64) {
-        self.channel.unpark(self.role, key);
+        self.channel.unpark_receiver(key);
     }
 
-    fn resume(&self, py: Python<'_>, _task: &Arc<Task>, outcome: Outcome, _tag: Tag) -> Resumed {
+    fn resume(&self, py: Python<'_>, task: &Arc<Task>, outcome: Outcome, _tag: Tag) -> Resumed {
         if outcome != Outcome::Set {
-            return Resumed::Value(Err(PyRuntimeError::new_err(
-                "tonio internal error: a channel operation ended without its hand-off",
-            )));
+            return lost_handoff();
         }
-        // Handed over (a receiver took the message, a sender put one in the slot), woken by
-        // `close`, or by `register` finding that the operation could proceed: the slot says
-        // which, and the operation is redone if need be; if another task got there first, the
-        // task waits again.
+        // Handed a message by a sender, woken by `close`, or by `register` finding that the
+        // receive could proceed: redone if nothing was handed over; if another task got there
+        // first, the task waits again.
+        // SAFETY: `resume` runs on the worker running `task`.
+        if let Some(message) = unsafe { task.handoff().take() } {
+            return Resumed::Value(Ok(message));
+        }
         match self.attempt(py) {
             Some(value) => Resumed::Value(value),
             None => Resumed::KeepWaiting,
@@ -172,9 +154,73 @@ impl WaitSource for ChannelWait {
     }
 
     fn describe(&self) -> &'static str {
-        match self.role {
-            Role::Send => "channel send",
-            Role::Receive(_) => "channel receive",
+        "channel receive"
+    }
+}
+
+impl SendWait {
+    /// A Waiter for sending `message` (resumes with None once it is delivered or buffered).
+    pub(super) fn waiter(channel: &Arc<ChannelCore>, message: Py<PyAny>) -> Waiter {
+        let wait = Arc::new_cyclic(|me| SendWait {
+            channel: Arc::clone(channel),
+            me: me.clone(),
+            slot: Slot(UnsafeCell::new(Some(message))),
+        });
+        Waiter::new(WaitKind::Source(wait), Timeout::Never)
+    }
+
+    /// Sends now, or says it would have to wait (`None`). A send whose message was already taken
+    /// by a receiver is done.
+    fn attempt(&self, py: Python<'_>) -> Option<PyResult<Py<PyAny>>> {
+        match self.channel.send_from(self) {
+            Ok(true) => Some(Ok(py.None())),
+            Ok(false) => None,
+            Err(message) => {
+                drop(message);
+                Some(Err(send_closed_error()))
+            }
         }
+    }
+}
+
+impl WaitSource for SendWait {
+    fn try_now(&self, py: Python<'_>, _task: &Arc<Task>) -> Option<PyResult<Py<PyAny>>> {
+        self.attempt(py)
+    }
+
+    fn register(&self, parked: ParkedTask, key: &AtomicU64) -> Registered {
+        match self.me.upgrade() {
+            Some(me) => self.channel.park_sender(parked, me, key),
+            None => {
+                // Unreachable: the waiting task holds this wait. Park nothing.
+                parked.release();
+                Registered::Stale
+            }
+        }
+    }
+
+    fn deregister(&self, key: &AtomicU64) {
+        self.channel.unpark_sender(key);
+    }
+
+    fn resume(&self, py: Python<'_>, _task: &Arc<Task>, outcome: Outcome, _tag: Tag) -> Resumed {
+        if outcome != Outcome::Set {
+            return lost_handoff();
+        }
+        // A receiver took the message, `close` woke the task, or `register` found room: the
+        // slot says which, and the send is redone if need be; if another task took the room
+        // first, the task waits again.
+        match self.attempt(py) {
+            Some(value) => Resumed::Value(value),
+            None => Resumed::KeepWaiting,
+        }
+    }
+
+    fn combinable(&self) -> bool {
+        false
+    }
+
+    fn describe(&self) -> &'static str {
+        "channel send"
     }
 }
