@@ -75,7 +75,42 @@ unsafe extern "C" fn am_send<T: SendSlot>(
     code
 }
 
-/// Gives `T`'s type object the `am_send` slot. Call once, when the module is initialized (before
+/// The `tp_iternext` slot of `T`: `send_step(None)`, for `__next__` and for the `await` of
+/// CPython 3.12+ (whose first step of an await calls it), without PyO3's method trampoline.
+unsafe extern "C" fn iternext<T: SendSlot>(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls the slot from a thread attached to the interpreter, with `slf` a live
+    // borrowed reference to an instance of the type it was installed on (`T`, a final type).
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: as above.
+    let slf = unsafe { Borrowed::from_ptr(py, slf).cast_unchecked::<T>() };
+    let none = py.None().into_bound(py);
+    match catch_unwind(AssertUnwindSafe(|| T::send_step(&slf, &none))) {
+        Ok(Sent::Yield(out)) => out.into_ptr(),
+        // The iterator is exhausted: NULL with no exception set (the value of a `__next__`
+        // step is always None).
+        Ok(Sent::Return(_)) => std::ptr::null_mut(),
+        Ok(Sent::Raise(err)) => {
+            err.restore(py);
+            std::ptr::null_mut()
+        }
+        Err(_) => {
+            PyRuntimeError::new_err("tonio internal error in an await (see the panic message)")
+                .restore(py);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// The `am_await` slot of a type whose `__await__` returns the object itself.
+unsafe extern "C" fn await_itself(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls the slot with a live borrowed reference; the result is a new one.
+    unsafe { ffi::Py_IncRef(slf) };
+    slf
+}
+
+/// Gives `T`'s type object the `am_send` slot, and `tp_iternext`/`am_await` slots that skip
+/// PyO3's method trampolines (the `__next__`/`__await__` methods stay as PyO3 made them). `T`'s
+/// `__await__` must return the object itself. Call once, when the module is initialized (before
 /// any instance is awaited).
 pub(crate) fn install<T: SendSlot>(py: Python<'_>) -> PyResult<()> {
     let ty = py.get_type::<T>();
@@ -93,6 +128,8 @@ pub(crate) fn install<T: SendSlot>(py: Python<'_>) -> PyResult<()> {
             ));
         }
         (*methods).am_send = Some(am_send::<T>);
+        (*methods).am_await = Some(await_itself);
+        (*ty).tp_iternext = Some(iternext::<T>);
         ffi::PyType_Modified(ty);
     }
     Ok(())

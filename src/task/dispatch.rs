@@ -53,7 +53,7 @@ pub(super) fn dispatch<'py>(
     }
     if let Ok(spawned) = yielded.cast::<Spawned>() {
         let kind = spawned.get().wait_kind();
-        return wait_on(py, task, core, kind, Timeout::Never);
+        return wait_on(py, task, core, &kind, Timeout::Never);
     }
     if py::is_coroutine(&yielded) {
         if core.stack.len() >= MAX_STACK_DEPTH {
@@ -72,7 +72,7 @@ fn wait_on<'py>(
     py: Python<'py>,
     task: &Arc<Task>,
     core: &mut TaskCore,
-    kind: WaitKind,
+    kind: &WaitKind,
     timeout: Timeout,
 ) -> Dispatch<'py> {
     let clock = task.runtime().clock();
@@ -87,20 +87,20 @@ fn wait_on<'py>(
     if !pending && recancel(py, task, core) {
         return Dispatch::Continue(Err(cancelled_error()));
     }
-    let source = match &kind {
+    let source = match kind {
         WaitKind::YieldNow | WaitKind::Sleep if pending => {
             return Dispatch::Continue(Err(cancelled_error()))
         }
         WaitKind::YieldNow => return Dispatch::Reschedule,
         WaitKind::Sleep if passed => return Dispatch::Reschedule,
-        WaitKind::Sleep => return Dispatch::Suspend(kind, deadline),
+        WaitKind::Sleep => return Dispatch::Suspend(kind.clone(), deadline),
         WaitKind::Source(source) => source,
     };
     if pending {
         // A suspension point even when the wait could resolve at once.
         if source.on_cancel(task) == OnCancel::KeepWaiting {
             core.deferred_cancel = true;
-            return Dispatch::Suspend(kind, Deadline::NEVER);
+            return Dispatch::Suspend(kind.clone(), Deadline::NEVER);
         }
         return Dispatch::Continue(Err(cancelled_error()));
     }
@@ -110,10 +110,10 @@ fn wait_on<'py>(
     if passed {
         return match source.resume(py, task, crate::task::Outcome::TimedOut, 0) {
             Resumed::Value(value) => Dispatch::Continue(value.map(|value| value.into_bound(py))),
-            Resumed::KeepWaiting => Dispatch::Suspend(kind, Deadline::NEVER),
+            Resumed::KeepWaiting => Dispatch::Suspend(kind.clone(), Deadline::NEVER),
         };
     }
-    Dispatch::Suspend(kind, deadline)
+    Dispatch::Suspend(kind.clone(), deadline)
 }
 
 /// Cancellation is terminal: a task that was cancelled (from outside, or inside a scope of its

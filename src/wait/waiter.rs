@@ -196,26 +196,29 @@ impl Waiter {
         self.state.load(Ordering::Acquire) == FRESH
     }
 
-    /// Hands the wait to the scheduler. Fails if this Waiter was already yielded once.
-    pub(crate) fn take(&self) -> PyResult<(WaitKind, Timeout)> {
-        self.claim(TAKEN)
+    /// Hands the wait to the scheduler. Fails if this Waiter was already yielded once. (A
+    /// reference: most waits resolve at once, and the scheduler clones the kind only to suspend.)
+    pub(crate) fn take(&self) -> PyResult<(&WaitKind, Timeout)> {
+        self.claim(TAKEN)?;
+        Ok((&self.kind, self.timeout))
     }
 
     /// Hands the wait to a combined wait, for good. DONE, not TAKEN: an `await` of a TAKEN
     /// Waiter's `__next__` means "the scheduler resumed us", so awaiting a consumed operand
     /// later would silently give None instead of raising.
     fn consume(&self) -> PyResult<(WaitKind, Timeout)> {
-        self.claim(DONE)
+        self.claim(DONE)?;
+        Ok((self.kind.clone(), self.timeout))
     }
 
-    fn claim(&self, to: u8) -> PyResult<(WaitKind, Timeout)> {
+    fn claim(&self, to: u8) -> PyResult<()> {
         let claimed = self
             .state
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |state| {
                 matches!(state, FRESH | OFFERED).then_some(to)
             });
         match claimed {
-            Ok(_) => Ok((self.kind.clone(), self.timeout)),
+            Ok(_) => Ok(()),
             Err(_) => Err(PyRuntimeError::new_err(
                 "this Waiter was already yielded or awaited; a Waiter can be waited on only once \
                  (call wait() again for a new one)",
