@@ -47,13 +47,13 @@ pub(super) fn dispatch<'py>(
     }
     if let Ok(waiter) = yielded.cast::<Waiter>() {
         return match waiter.get().take() {
-            Ok((kind, timeout)) => wait_on(py, task, core, kind, timeout),
+            Ok((kind, timeout, payload)) => wait_on(py, task, core, kind, timeout, payload),
             Err(err) => Dispatch::Continue(Err(err)),
         };
     }
     if let Ok(spawned) = yielded.cast::<Spawned>() {
         let kind = spawned.get().wait_kind();
-        return wait_on(py, task, core, &kind, Timeout::Never);
+        return wait_on(py, task, core, &kind, Timeout::Never, None);
     }
     if py::is_coroutine(&yielded) {
         if core.stack.len() >= MAX_STACK_DEPTH {
@@ -67,13 +67,16 @@ pub(super) fn dispatch<'py>(
     Dispatch::Continue(Err(bad_yield(&yielded)))
 }
 
-/// Resolves a wait at once when it can, else asks to suspend on it.
+/// Resolves a wait at once when it can, else asks to suspend on it. A Waiter's `payload` (a
+/// send's message) goes to the source through the task's hand-off slot, unless a cancel comes
+/// first (then it is dropped: nothing was sent).
 fn wait_on<'py>(
     py: Python<'py>,
     task: &Arc<Task>,
     core: &mut TaskCore,
     kind: &WaitKind,
     timeout: Timeout,
+    payload: Option<Py<PyAny>>,
 ) -> Dispatch<'py> {
     let clock = task.runtime().clock();
     // One reading of the clock serves the deadline and the checks against it.
@@ -103,6 +106,10 @@ fn wait_on<'py>(
             return Dispatch::Suspend(kind.clone(), Deadline::NEVER);
         }
         return Dispatch::Continue(Err(cancelled_error()));
+    }
+    if let Some(payload) = payload {
+        // SAFETY: this worker runs the task.
+        unsafe { task.handoff().give(payload) };
     }
     if let Some(value) = source.try_now(py, task) {
         return Dispatch::Continue(value.map(|value| value.into_bound(py)));

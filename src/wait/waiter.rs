@@ -22,6 +22,7 @@
 //! slot (`py/send_slot.rs`), through which an `await` that resumes with a value returns it
 //! without raising `StopIteration` on interpreters whose `await` uses the slot (3.11).
 
+use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
@@ -53,7 +54,18 @@ pub(crate) struct Waiter {
     state: AtomicU8,
     /// Set for `Waiter.checkpoint()`: the handle `abort()` acts on.
     checkpoint: Option<Arc<Checkpoint>>,
+    /// What the wait hands to its source (a channel send's message), given to the scheduler
+    /// with the wait.
+    payload: Payload,
 }
+
+/// A Waiter's payload: taken by the one `take` that wins the state CAS, else dropped with the
+/// Waiter.
+struct Payload(UnsafeCell<Option<Py<PyAny>>>);
+
+// SAFETY: the cell is read only by the `take` whose state CAS won (which happens once per Waiter)
+// and by Drop (which has the Waiter to itself); `Py` values may move between threads.
+unsafe impl Sync for Payload {}
 
 /// How a combined wait merges its operands.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -78,6 +90,16 @@ impl Waiter {
             timeout,
             state: AtomicU8::new(FRESH),
             checkpoint: None,
+            payload: Payload(UnsafeCell::new(None)),
+        }
+    }
+
+    /// A Waiter that hands `payload` to its source when the scheduler takes it (see
+    /// `HandoffSlot`): the message of a channel send.
+    pub(crate) fn with_payload(kind: WaitKind, payload: Py<PyAny>) -> Self {
+        Self {
+            payload: Payload(UnsafeCell::new(Some(payload))),
+            ..Self::new(kind, Timeout::Never)
         }
     }
 
@@ -196,11 +218,15 @@ impl Waiter {
         self.state.load(Ordering::Acquire) == FRESH
     }
 
-    /// Hands the wait to the scheduler. Fails if this Waiter was already yielded once. (A
-    /// reference: most waits resolve at once, and the scheduler clones the kind only to suspend.)
-    pub(crate) fn take(&self) -> PyResult<(&WaitKind, Timeout)> {
+    /// Hands the wait (and its payload) to the scheduler. Fails if this Waiter was already
+    /// yielded once. (A reference: most waits resolve at once, and the scheduler clones the kind
+    /// only to suspend.)
+    pub(crate) fn take(&self) -> PyResult<(&WaitKind, Timeout, Option<Py<PyAny>>)> {
         self.claim(TAKEN)?;
-        Ok((&self.kind, self.timeout))
+        // SAFETY: the claim above won the state CAS, which happens once per Waiter: nobody else
+        // reads the payload (see `Payload`).
+        let payload = unsafe { &mut *self.payload.0.get() }.take();
+        Ok((&self.kind, self.timeout, payload))
     }
 
     /// Hands the wait to a combined wait, for good. DONE, not TAKEN: an `await` of a TAKEN

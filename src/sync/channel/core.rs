@@ -10,17 +10,17 @@
 //!   the receiving task's `HandoffSlot`, which its `resume` reads even if a cancel arrived a
 //!   moment later. A claim that loses (the receiver was cancelled first) leaves the message with
 //!   the sender, which tries the next receiver or the buffer. Symmetrically a parked sender's
-//!   message moves into the buffer only if the sender's claim wins (its `send` then returns);
-//!   if it loses, its send raises CancelledError and the message was not sent. So no message is
-//!   ever lost or delivered twice, whatever the cancels.
+//!   message (in its queue entry) moves into the buffer only if the sender's claim wins (its
+//!   `send` then returns); if it loses, the entry and its message are dropped, its send raises
+//!   CancelledError and the message was not sent. So no message is ever lost or delivered twice,
+//!   whatever the cancels.
 //! - Once `closed`, nothing enters; receivers drain the buffer and then get "closed". Closing
 //!   wakes every parked task: the receivers find the buffer empty and closed, the senders find
-//!   their message still in their slot and the channel closed.
+//!   their message given back to their `HandoffSlot` and the channel closed.
 //!
 //! Python objects are only moved under the mutex, never dropped there (a drop may run Python):
 //! `Offer::Full`/`Offer::Closed` give the message back to the caller, and every entry taken out
-//! is dropped by `Wakeups::run` after the mutex is released. The mutex also guards the slot of
-//! every `SendWait` of the channel.
+//! is dropped by `Wakeups::run` after the mutex is released.
 
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicU64;
@@ -28,9 +28,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use pyo3::prelude::*;
 
-use super::wait::SendWait;
 use crate::sync::handoff::{claim_front, park, unpark, WaitList, Waiting, Wakeups};
 use crate::sync::statistics::ChannelStatistics;
+use crate::task::Task;
 use crate::wait::{ParkedTask, Registered};
 
 /// What offering a message achieved.
@@ -56,14 +56,25 @@ struct ChannelState {
     closed: bool,
     /// Parked receives: a sender hands its message to the task's `HandoffSlot`.
     receivers: WaitList<()>,
-    /// Parked sends: a receiver takes the message from the wait's slot.
-    senders: WaitList<Arc<SendWait>>,
+    /// Parked sends, each entry holding its message (taken out of the task's `HandoffSlot` at
+    /// `register`): a receiver takes it from there.
+    senders: WaitList<Option<Py<PyAny>>>,
 }
 
 /// Receivers woken (or let go).
 type WakeReceivers = Wakeups<()>;
 /// Senders woken (or let go).
-type WakeSenders = Wakeups<Arc<SendWait>>;
+type WakeSenders = Wakeups<Option<Py<PyAny>>>;
+
+/// What a send from a task's hand-off slot achieved.
+pub(crate) enum Sending {
+    /// Handed to a receiver or buffered (now, or earlier from the queue entry).
+    Delivered,
+    /// The buffer is full: the message is back in the slot.
+    Full,
+    /// The channel is closed: the message comes back.
+    Closed(Py<PyAny>),
+}
 
 pub(crate) struct ChannelCore {
     /// None: unbounded.
@@ -87,8 +98,8 @@ impl ChannelState {
         }
         if let Some(receiver) = claim_front(&mut self.receivers, wake) {
             // SAFETY: `claim_front` returns an entry whose claim won, and its task is scheduled
-            // only by `wake.run()`, after this.
-            unsafe { receiver.task.task().handoff().put(message) };
+            // only by `wake.run()`, after this (a waker whose claim won, see `HandoffSlot`).
+            unsafe { receiver.task.task().handoff().give(message) };
             wake.wake(receiver);
             return Offer::Sent;
         }
@@ -102,9 +113,8 @@ impl ChannelState {
     fn take(&mut self, wake: &mut WakeSenders) -> Take {
         if let Some(message) = self.buffer.pop_front() {
             // Room again: the longest-waiting sender's message joins the back of the buffer.
-            if let Some(sender) = claim_front(&mut self.senders, wake) {
-                // SAFETY: we hold the channel's mutex (`&mut self`), which guards every slot.
-                if let Some(pending) = unsafe { sender.payload.slot.get() }.take() {
+            if let Some(mut sender) = claim_front(&mut self.senders, wake) {
+                if let Some(pending) = sender.payload.take() {
                     self.buffer.push_back(pending);
                 }
                 wake.wake(sender);
@@ -112,9 +122,8 @@ impl ChannelState {
             return Take::Message(message);
         }
         // Nothing buffered: a parked sender (capacity 0) hands its message over directly.
-        while let Some(sender) = claim_front(&mut self.senders, wake) {
-            // SAFETY: we hold the channel's mutex (`&mut self`), which guards every slot.
-            let pending = unsafe { sender.payload.slot.get() }.take();
+        while let Some(mut sender) = claim_front(&mut self.senders, wake) {
+            let pending = sender.payload.take();
             wake.wake(sender);
             if let Some(message) = pending {
                 return Take::Message(message);
@@ -156,24 +165,23 @@ impl ChannelCore {
         offered
     }
 
-    /// The send of `wait`, without waiting: Ok(true) once its message is delivered (now, or
-    /// earlier by a receiver's hand-off), Ok(false) if the buffer is full (the message stays in
-    /// the slot), Err(message) if the channel is closed.
-    pub(super) fn send_from(&self, wait: &SendWait) -> Result<bool, Py<PyAny>> {
+    /// The send of the message in the running `task`'s hand-off slot, without waiting (see
+    /// `Sending`).
+    pub(super) fn send_from(&self, task: &Task) -> Sending {
         let mut wake = WakeReceivers::default();
         let sent = {
             let mut state = self.state();
-            // SAFETY: we hold the channel's mutex, which guards every slot.
-            let slot = unsafe { wait.slot.get() };
-            match slot.take() {
-                None => Ok(true),
+            // SAFETY: the caller runs `task` (its `try_now` or `resume`): the slot is its own.
+            match unsafe { task.handoff().take() } {
+                None => Sending::Delivered,
                 Some(message) => match state.offer(message, self.capacity, &mut wake) {
-                    Offer::Sent => Ok(true),
+                    Offer::Sent => Sending::Delivered,
                     Offer::Full(message) => {
-                        *slot = Some(message);
-                        Ok(false)
+                        // SAFETY: as above.
+                        unsafe { task.handoff().give(message) };
+                        Sending::Full
                     }
-                    Offer::Closed(message) => Err(message),
+                    Offer::Closed(message) => Sending::Closed(message),
                 },
             }
         };
@@ -201,7 +209,13 @@ impl ChannelCore {
             while let Some(receiver) = claim_front(&mut state.receivers, &mut receivers) {
                 receivers.wake(receiver);
             }
-            while let Some(sender) = claim_front(&mut state.senders, &mut senders) {
+            while let Some(mut sender) = claim_front(&mut state.senders, &mut senders) {
+                // The message goes back to the sender, whose `send` then raises.
+                if let Some(message) = sender.payload.take() {
+                    // SAFETY: `claim_front` returns an entry whose claim won, and its task is
+                    // scheduled only by `senders.run()`, after this (see `HandoffSlot`).
+                    unsafe { sender.task.task().handoff().give(message) };
+                }
                 senders.wake(sender);
             }
         }
@@ -234,25 +248,32 @@ impl ChannelCore {
         registered
     }
 
-    /// Parks a send that found the buffer full, unless it can proceed now (then `Ready`, as for
-    /// a receive).
-    pub(super) fn park_sender(
-        &self,
-        parked: ParkedTask,
-        wait: Arc<SendWait>,
-        key: &AtomicU64,
-    ) -> Registered {
+    /// Parks a send that found the buffer full, moving its message from the task's hand-off slot
+    /// into the queue entry, unless it can proceed now (then `Ready`, as for a receive, the
+    /// message left in the slot).
+    pub(super) fn park_sender(&self, parked: ParkedTask, key: &AtomicU64) -> Registered {
         let mut wake = WakeSenders::default();
         let registered = {
             let mut state = self.state();
             if state.closed || !state.receivers.is_empty() || state.has_room(self.capacity) {
                 wake.discard(Waiting {
                     task: parked,
-                    payload: wait,
+                    payload: None,
                 });
                 Registered::Ready
+            } else if !parked.is_current() {
+                // A cancel won: the task may be running again; its slot is not ours to touch.
+                wake.discard(Waiting {
+                    task: parked,
+                    payload: None,
+                });
+                Registered::Stale
             } else {
-                park(&mut state.senders, parked, wait, key, &mut wake)
+                // SAFETY: we hold the channel's mutex and the task is suspended at the epoch
+                // being registered (the source's rule of `HandoffSlot`). If a cancel wins from
+                // here on, `park` drops the entry and its message: the send did not happen.
+                let message = unsafe { parked.task().handoff().take() };
+                park(&mut state.senders, parked, message, key, &mut wake)
             }
         };
         wake.run();

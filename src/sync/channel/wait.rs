@@ -1,34 +1,31 @@
-//! The waits of channel operations: `ReceiveWait` (one per receiver and way of reporting
-//! "closed", shared by all its receives) and `SendWait` (one per `send`, carrying its message).
+//! The waits of channel operations, made once per channel end and shared by all its Waiters:
+//! `ReceiveWait` (one per way of reporting "closed") and `SendWait`.
 //!
-//! A receive needs nothing of its own: a sender hands a message to a parked receiver through the
-//! task's `HandoffSlot` (under the channel's mutex, once its claim of the receiver won), and the
-//! receiver's `resume` takes it from there, also when a cancel arrived right after (the claim won:
-//! the message is the task's). So `receiver.next()` costs a Waiter and a reference count, as an
-//! Event's wait does.
-//!
-//! A send's slot holds its message until it is delivered (a receiver takes it straight from the
-//! slot, or it moves into the buffer). The queue entry references the wait, so the hand-off takes
-//! the slot's message under the channel's mutex, and `resume` reads the slot (under that mutex
-//! too) to tell a delivered message from one a `close` left behind.
+//! Neither carries a message: a message in transit lives in the task's `HandoffSlot` (see
+//! `wait/handoff_slot.rs` for who may touch it when). A sender hands its message to a parked
+//! receiver there (under the channel's mutex, once its claim of the receiver won), and the
+//! receiver's `resume` takes it, also when a cancel arrived right after (the claim won: the
+//! message is the task's). A send's message rides on its Waiter (`Waiter::with_payload`) into the
+//! sending task's slot when the task yields it; `try_now` offers it from there, and a send that
+//! must wait moves it into its queue entry at `register`, from where a receiver takes it (or
+//! `close` gives it back to the slot, or a cancel drops it: not sent). So `receiver.next()` and
+//! `sender.send(m)` cost a Waiter and a reference count, as an Event's wait does.
 //!
 //! The operation itself runs in `try_now` (no suspension when it can complete), and a task that
 //! had to park but finds at registration that it could proceed (`Ready`) redoes it in `resume`, as
 //! the running task, so a cancel winning that wake leaves the channel untouched.
 
-use std::cell::UnsafeCell;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use pyo3::exceptions::{PyRuntimeError, PyStopAsyncIteration};
 use pyo3::prelude::*;
 
-use super::core::{ChannelCore, Take};
+use super::core::{ChannelCore, Sending, Take};
 use super::sentinels;
 use crate::errors::ChannelClosedError;
 use crate::task::{Outcome, Tag, Task};
-use crate::time::Timeout;
-use crate::wait::{ParkedTask, Registered, Resumed, WaitKind, WaitSource, Waiter};
+use crate::wait::{OnCancel, ParkedTask, Registered, Resumed, WaitSource};
 
 /// What a receive gives once the channel is closed and drained.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,27 +38,6 @@ pub(crate) enum OnClosed {
     StopIteration,
 }
 
-/// Where a send's message waits until it is delivered. Guarded by the channel's mutex, not a
-/// lock of its own.
-pub(super) struct Slot(UnsafeCell<Option<Py<PyAny>>>);
-
-// SAFETY: the cell is only read or written through `Slot::get`, whose callers hold the channel's
-// mutex (or own the wait exclusively, in Drop); `Py` values may move between threads.
-unsafe impl Sync for Slot {}
-
-impl Slot {
-    /// The message in the slot.
-    ///
-    /// # Safety
-    /// The caller holds the mutex of the channel this slot's wait belongs to, for as long as it
-    /// uses the reference.
-    #[allow(clippy::mut_from_ref)]
-    pub(super) unsafe fn get(&self) -> &mut Option<Py<PyAny>> {
-        // SAFETY: exclusive access is the caller's contract (see above).
-        unsafe { &mut *self.0.get() }
-    }
-}
-
 /// A receive: what a receiver's `receive()`, `next()` and `__anext__` Waiters wait on (one each,
 /// made with the receiver).
 pub(crate) struct ReceiveWait {
@@ -69,11 +45,9 @@ pub(crate) struct ReceiveWait {
     on_closed: OnClosed,
 }
 
-/// A send of one message.
+/// A send: what a sender's `send(message)` Waiters wait on (the message rides on the Waiter).
 pub(crate) struct SendWait {
     channel: Arc<ChannelCore>,
-    me: Weak<SendWait>,
-    pub(super) slot: Slot,
 }
 
 pub(super) fn send_closed_error() -> PyErr {
@@ -159,23 +133,19 @@ impl WaitSource for ReceiveWait {
 }
 
 impl SendWait {
-    /// A Waiter for sending `message` (resumes with None once it is delivered or buffered).
-    pub(super) fn waiter(channel: &Arc<ChannelCore>, message: Py<PyAny>) -> Waiter {
-        let wait = Arc::new_cyclic(|me| SendWait {
+    pub(super) fn source(channel: &Arc<ChannelCore>) -> Arc<dyn WaitSource> {
+        Arc::new(Self {
             channel: Arc::clone(channel),
-            me: me.clone(),
-            slot: Slot(UnsafeCell::new(Some(message))),
-        });
-        Waiter::new(WaitKind::Source(wait), Timeout::Never)
+        })
     }
 
-    /// Sends now, or says it would have to wait (`None`). A send whose message was already taken
-    /// by a receiver is done.
-    fn attempt(&self, py: Python<'_>) -> Option<PyResult<Py<PyAny>>> {
-        match self.channel.send_from(self) {
-            Ok(true) => Some(Ok(py.None())),
-            Ok(false) => None,
-            Err(message) => {
+    /// Sends the message in the running task's slot now, or says it would have to wait (`None`,
+    /// the message back in the slot). An empty slot: a receiver already took the message.
+    fn attempt(&self, py: Python<'_>, task: &Task) -> Option<PyResult<Py<PyAny>>> {
+        match self.channel.send_from(task) {
+            Sending::Delivered => Some(Ok(py.None())),
+            Sending::Full => None,
+            Sending::Closed(message) => {
                 drop(message);
                 Some(Err(send_closed_error()))
             }
@@ -184,36 +154,38 @@ impl SendWait {
 }
 
 impl WaitSource for SendWait {
-    fn try_now(&self, py: Python<'_>, _task: &Arc<Task>) -> Option<PyResult<Py<PyAny>>> {
-        self.attempt(py)
+    fn try_now(&self, py: Python<'_>, task: &Arc<Task>) -> Option<PyResult<Py<PyAny>>> {
+        self.attempt(py, task)
     }
 
     fn register(&self, parked: ParkedTask, key: &AtomicU64) -> Registered {
-        match self.me.upgrade() {
-            Some(me) => self.channel.park_sender(parked, me, key),
-            None => {
-                // Unreachable: the waiting task holds this wait. Park nothing.
-                parked.release();
-                Registered::Stale
-            }
-        }
+        self.channel.park_sender(parked, key)
     }
 
     fn deregister(&self, key: &AtomicU64) {
         self.channel.unpark_sender(key);
     }
 
-    fn resume(&self, py: Python<'_>, _task: &Arc<Task>, outcome: Outcome, _tag: Tag) -> Resumed {
+    fn resume(&self, py: Python<'_>, task: &Arc<Task>, outcome: Outcome, _tag: Tag) -> Resumed {
         if outcome != Outcome::Set {
             return lost_handoff();
         }
-        // A receiver took the message, `close` woke the task, or `register` found room: the
-        // slot says which, and the send is redone if need be; if another task took the room
+        // A receiver took the message (the slot is empty), `close` gave it back, or `register`
+        // found room (it is still in the slot): redone if need be; if another task took the room
         // first, the task waits again.
-        match self.attempt(py) {
+        match self.attempt(py, task) {
             Some(value) => Resumed::Value(value),
             None => Resumed::KeepWaiting,
         }
+    }
+
+    fn on_cancel(&self, task: &Arc<Task>) -> OnCancel {
+        // A message still in the slot (the send had to wait, and was cancelled before it was
+        // parked, or after `register` found room) was not sent: dropped here.
+        // SAFETY: `on_cancel` runs on the worker running `task`, after `leave_wait` deregistered
+        // it from the channel.
+        drop(unsafe { task.handoff().take() });
+        OnCancel::GiveUp
     }
 
     fn combinable(&self) -> bool {
