@@ -238,12 +238,7 @@ impl Waiter {
     }
 
     fn claim(&self, to: u8) -> PyResult<()> {
-        let claimed = self
-            .state
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |state| {
-                matches!(state, FRESH | OFFERED).then_some(to)
-            });
-        match claimed {
+        match transition(&self.state, |state| matches!(state, FRESH | OFFERED), to) {
             Ok(_) => Ok(()),
             Err(_) => Err(PyRuntimeError::new_err(
                 "this Waiter was already yielded or awaited; a Waiter can be waited on only once \
@@ -260,12 +255,7 @@ impl Waiter {
             // First step of an `await`: suspend by yielding ourselves to the scheduler.
             FRESH if value.is_none() => {
                 // Lost only to a take (another thread yielding it too): its error comes there.
-                let _ = this.state.compare_exchange(
-                    FRESH,
-                    OFFERED,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                );
+                let _ = transition(&this.state, |state| state == FRESH, OFFERED);
                 Sent::Yield(slf.clone().into_any())
             }
             OFFERED if value.is_none() => Sent::Raise(iterated()),
@@ -286,6 +276,29 @@ impl SendSlot for Waiter {
     fn send_step<'py>(slf: &Bound<'py, Self>, value: &Bound<'py, PyAny>) -> Sent<'py> {
         Self::step(slf, value)
     }
+}
+
+/// Moves `state` to `to` if `from` accepts its current value, atomically for every thread that
+/// touches the Waiter; returns the value it found (`Err` if refused).
+#[cfg(Py_GIL_DISABLED)]
+fn transition(state: &AtomicU8, from: impl Fn(u8) -> bool, to: u8) -> Result<u8, u8> {
+    state.fetch_update(Ordering::AcqRel, Ordering::Acquire, |current| {
+        from(current).then_some(to)
+    })
+}
+
+/// As above. With a GIL, every access to a Waiter's state is made by a thread attached to the
+/// interpreter (its methods and slots, the scheduler's dispatch), which the GIL serializes, and
+/// none releases it midway: a load and a store are the transition, without the locked
+/// read-modify-write (a noticeable part of an await's cost).
+#[cfg(not(Py_GIL_DISABLED))]
+fn transition(state: &AtomicU8, from: impl Fn(u8) -> bool, to: u8) -> Result<u8, u8> {
+    let current = state.load(Ordering::Acquire);
+    if !from(current) {
+        return Err(current);
+    }
+    state.store(to, Ordering::Release);
+    Ok(current)
 }
 
 fn already_awaited() -> PyErr {
