@@ -18,4 +18,4 @@ pub(crate) use coroutine::{
     already_owned, check_unstarted, expect_coroutine, is_coroutine, life, resume, start, Life, Step,
 };
 pub(crate) use handled::handling;
-pub(crate) use send_slot::{install as install_send_slot, SendSlot, Sent};
+pub(crate) use send_slot::{install as install_send_slot, stop_iteration, SendSlot, Sent};

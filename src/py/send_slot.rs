@@ -40,6 +40,24 @@ pub(crate) trait SendSlot: PyClass {
     fn send_step<'py>(slf: &Bound<'py, Self>, value: &Bound<'py, PyAny>) -> Sent<'py>;
 }
 
+/// `StopIteration(value)`, for a `send` method that ends an await with `value` (where the
+/// interpreter does not use `am_send`, CPython 3.12+): the instance made by one vectorcall of the
+/// type, without the argument tuple and boxed closure of PyO3's lazy `PyErr`. Any value works,
+/// a tuple or an exception included (`StopIteration(x).value is x`).
+pub(crate) fn stop_iteration(value: &Bound<'_, PyAny>) -> PyErr {
+    let py = value.py();
+    // SAFETY: attached (we hold a `Bound`); `PyExc_StopIteration` is a live static type and
+    // `value` a live reference; the call returns a new reference or NULL with an error set.
+    let made = unsafe {
+        let instance = ffi::PyObject_CallOneArg(ffi::PyExc_StopIteration, value.as_ptr());
+        Bound::from_owned_ptr_or_err(py, instance)
+    };
+    match made {
+        Ok(instance) => PyErr::from_value(instance),
+        Err(err) => err,
+    }
+}
+
 /// The `am_send` slot of `T`.
 unsafe extern "C" fn am_send<T: SendSlot>(
     slf: *mut ffi::PyObject,

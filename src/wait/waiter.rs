@@ -26,7 +26,7 @@ use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
-use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -418,7 +418,7 @@ impl Waiter {
     fn send(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         match Self::step(slf, value) {
             Sent::Yield(yielded) => Ok(yielded.unbind()),
-            Sent::Return(value) => Err(PyStopIteration::new_err((value.unbind(),))),
+            Sent::Return(value) => Err(crate::py::stop_iteration(&value)),
             Sent::Raise(err) => Err(err),
         }
     }
