@@ -28,6 +28,7 @@ fn _tonio(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add_class::<wait::Event>()?;
     module.add_class::<wait::Waiter>()?;
+    py::install_send_slot::<wait::Waiter>(py)?;
     module.add_class::<task::Spawned>()?;
     module.add_class::<task::Spawn>()?;
     module.add_class::<runtime::Runtime>()?;

@@ -9,6 +9,7 @@ mod attached;
 mod context;
 mod coroutine;
 mod handled;
+mod send_slot;
 
 pub(crate) use async_exc::{clear_pending, raise_in, thread_ident};
 pub(crate) use attached::attached;
@@ -17,3 +18,4 @@ pub(crate) use coroutine::{
     already_owned, check_unstarted, expect_coroutine, is_coroutine, life, resume, start, Life, Step,
 };
 pub(crate) use handled::handling;
+pub(crate) use send_slot::{install as install_send_slot, stop_iteration, SendSlot, Sent};

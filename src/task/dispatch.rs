@@ -47,13 +47,13 @@ pub(super) fn dispatch<'py>(
     }
     if let Ok(waiter) = yielded.cast::<Waiter>() {
         return match waiter.get().take() {
-            Ok((kind, timeout)) => wait_on(py, task, core, kind, timeout),
+            Ok((kind, timeout, payload)) => wait_on(py, task, core, kind, timeout, payload),
             Err(err) => Dispatch::Continue(Err(err)),
         };
     }
     if let Ok(spawned) = yielded.cast::<Spawned>() {
         let kind = spawned.get().wait_kind();
-        return wait_on(py, task, core, kind, Timeout::Never);
+        return wait_on(py, task, core, &kind, Timeout::Never, None);
     }
     if py::is_coroutine(&yielded) {
         if core.stack.len() >= MAX_STACK_DEPTH {
@@ -67,13 +67,16 @@ pub(super) fn dispatch<'py>(
     Dispatch::Continue(Err(bad_yield(&yielded)))
 }
 
-/// Resolves a wait at once when it can, else asks to suspend on it.
+/// Resolves a wait at once when it can, else asks to suspend on it. A Waiter's `payload` (a
+/// send's message) goes to the source through the task's hand-off slot, unless a cancel comes
+/// first (then it is dropped: nothing was sent).
 fn wait_on<'py>(
     py: Python<'py>,
     task: &Arc<Task>,
     core: &mut TaskCore,
-    kind: WaitKind,
+    kind: &WaitKind,
     timeout: Timeout,
+    payload: Option<Py<PyAny>>,
 ) -> Dispatch<'py> {
     let clock = task.runtime().clock();
     // One reading of the clock serves the deadline and the checks against it.
@@ -87,22 +90,26 @@ fn wait_on<'py>(
     if !pending && recancel(py, task, core) {
         return Dispatch::Continue(Err(cancelled_error()));
     }
-    let source = match &kind {
+    let source = match kind {
         WaitKind::YieldNow | WaitKind::Sleep if pending => {
             return Dispatch::Continue(Err(cancelled_error()))
         }
         WaitKind::YieldNow => return Dispatch::Reschedule,
         WaitKind::Sleep if passed => return Dispatch::Reschedule,
-        WaitKind::Sleep => return Dispatch::Suspend(kind, deadline),
+        WaitKind::Sleep => return Dispatch::Suspend(kind.clone(), deadline),
         WaitKind::Source(source) => source,
     };
     if pending {
         // A suspension point even when the wait could resolve at once.
         if source.on_cancel(task) == OnCancel::KeepWaiting {
             core.deferred_cancel = true;
-            return Dispatch::Suspend(kind, Deadline::NEVER);
+            return Dispatch::Suspend(kind.clone(), Deadline::NEVER);
         }
         return Dispatch::Continue(Err(cancelled_error()));
+    }
+    if let Some(payload) = payload {
+        // SAFETY: this worker runs the task.
+        unsafe { task.handoff().give(payload) };
     }
     if let Some(value) = source.try_now(py, task) {
         return Dispatch::Continue(value.map(|value| value.into_bound(py)));
@@ -110,10 +117,10 @@ fn wait_on<'py>(
     if passed {
         return match source.resume(py, task, crate::task::Outcome::TimedOut, 0) {
             Resumed::Value(value) => Dispatch::Continue(value.map(|value| value.into_bound(py))),
-            Resumed::KeepWaiting => Dispatch::Suspend(kind, Deadline::NEVER),
+            Resumed::KeepWaiting => Dispatch::Suspend(kind.clone(), Deadline::NEVER),
         };
     }
-    Dispatch::Suspend(kind, deadline)
+    Dispatch::Suspend(kind.clone(), deadline)
 }
 
 /// Cancellation is terminal: a task that was cancelled (from outside, or inside a scope of its

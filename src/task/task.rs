@@ -28,7 +28,7 @@ use super::state::{Cancel, Epoch, Outcome, TaskState, Wake};
 use crate::runtime::Shared;
 use crate::scope::{ChildSlot, ScopeCore};
 use crate::time::{instant_at_nanos, nanos_at, Deadline};
-use crate::wait::{QueueKey, WaitKind};
+use crate::wait::{HandoffSlot, QueueKey, WaitKind};
 
 /// Where a task's result goes when it finishes.
 pub(crate) enum Completion {
@@ -148,6 +148,8 @@ pub(crate) struct Task {
     deadline: AtomicU64,
     /// Allocated when the task first enters a scope (most tasks never do).
     scopes: UnsafeCell<Option<Box<TaskScopes>>>,
+    /// What a hand-off source (a channel) gave the task as it woke it (`wait/handoff_slot.rs`).
+    handoff: HandoffSlot,
 }
 
 // SAFETY: `core` is only accessed by the one thread that owns the task according to `state` (see
@@ -184,6 +186,7 @@ impl Task {
             wait_key: AtomicU64::new(QueueKey::NONE),
             deadline: AtomicU64::new(0),
             scopes: UnsafeCell::new(None),
+            handoff: HandoffSlot::default(),
         });
         let Some(slot) = task.runtime.registry().insert(Arc::clone(&task)) else {
             return Err(PyRuntimeError::new_err(
@@ -218,6 +221,11 @@ impl Task {
     /// The key slot of the task's current registration (see `WaitSource::register`).
     pub(crate) fn wait_key(&self) -> &AtomicU64 {
         &self.wait_key
+    }
+
+    /// Where a hand-off source leaves what it gave the task (see `wait/handoff_slot.rs`).
+    pub(crate) fn handoff(&self) -> &HandoffSlot {
+        &self.handoff
     }
 
     /// The mutable core.

@@ -4,6 +4,7 @@
 mod checkpoint;
 mod combined;
 mod event;
+mod handoff_slot;
 mod internal_panic;
 mod parked;
 mod queue;
@@ -11,6 +12,7 @@ mod source;
 mod waiter;
 
 pub(crate) use event::{Event, EventCore};
+pub(crate) use handoff_slot::HandoffSlot;
 pub(crate) use internal_panic::_internal_panic_waiter;
 pub(crate) use parked::{Claim, Parked, ParkedTask};
 pub(crate) use queue::{QueueKey, WaitQueue};

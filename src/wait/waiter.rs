@@ -17,11 +17,16 @@
 //! OFFERED means nobody took it: the Waiter is being iterated (`list(w)`, `a, b = spawned`), not
 //! waited on, which raises instead of yielding itself forever. A combined wait consumes its
 //! operands straight to DONE.
+//!
+//! One function, `step`, is that state machine for `__next__`, `send` and the type's `am_send`
+//! slot (`py/send_slot.rs`), through which an `await` that resumes with a value returns it
+//! without raising `StopIteration` on interpreters whose `await` uses the slot (3.11).
 
+use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
-use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -30,6 +35,7 @@ use super::combined::{AllWait, AnyWait};
 use super::event::Event;
 pub(crate) use super::source::WaitKind;
 use super::source::WaitSource;
+use crate::py::{SendSlot, Sent};
 use crate::task::Spawned;
 use crate::time::Timeout;
 
@@ -48,7 +54,18 @@ pub(crate) struct Waiter {
     state: AtomicU8,
     /// Set for `Waiter.checkpoint()`: the handle `abort()` acts on.
     checkpoint: Option<Arc<Checkpoint>>,
+    /// What the wait hands to its source (a channel send's message), given to the scheduler
+    /// with the wait.
+    payload: Payload,
 }
+
+/// A Waiter's payload: taken by the one `take` that wins the state CAS, else dropped with the
+/// Waiter.
+struct Payload(UnsafeCell<Option<Py<PyAny>>>);
+
+// SAFETY: the cell is read only by the `take` whose state CAS won (which happens once per Waiter)
+// and by Drop (which has the Waiter to itself); `Py` values may move between threads.
+unsafe impl Sync for Payload {}
 
 /// How a combined wait merges its operands.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -73,6 +90,16 @@ impl Waiter {
             timeout,
             state: AtomicU8::new(FRESH),
             checkpoint: None,
+            payload: Payload(UnsafeCell::new(None)),
+        }
+    }
+
+    /// A Waiter that hands `payload` to its source when the scheduler takes it (see
+    /// `HandoffSlot`): the message of a channel send.
+    pub(crate) fn with_payload(kind: WaitKind, payload: Py<PyAny>) -> Self {
+        Self {
+            payload: Payload(UnsafeCell::new(Some(payload))),
+            ..Self::new(kind, Timeout::Never)
         }
     }
 
@@ -191,26 +218,28 @@ impl Waiter {
         self.state.load(Ordering::Acquire) == FRESH
     }
 
-    /// Hands the wait to the scheduler. Fails if this Waiter was already yielded once.
-    pub(crate) fn take(&self) -> PyResult<(WaitKind, Timeout)> {
-        self.claim(TAKEN)
+    /// Hands the wait (and its payload) to the scheduler. Fails if this Waiter was already
+    /// yielded once. (A reference: most waits resolve at once, and the scheduler clones the kind
+    /// only to suspend.)
+    pub(crate) fn take(&self) -> PyResult<(&WaitKind, Timeout, Option<Py<PyAny>>)> {
+        self.claim(TAKEN)?;
+        // SAFETY: the claim above won the state CAS, which happens once per Waiter: nobody else
+        // reads the payload (see `Payload`).
+        let payload = unsafe { &mut *self.payload.0.get() }.take();
+        Ok((&self.kind, self.timeout, payload))
     }
 
     /// Hands the wait to a combined wait, for good. DONE, not TAKEN: an `await` of a TAKEN
     /// Waiter's `__next__` means "the scheduler resumed us", so awaiting a consumed operand
     /// later would silently give None instead of raising.
     fn consume(&self) -> PyResult<(WaitKind, Timeout)> {
-        self.claim(DONE)
+        self.claim(DONE)?;
+        Ok((self.kind.clone(), self.timeout))
     }
 
-    fn claim(&self, to: u8) -> PyResult<(WaitKind, Timeout)> {
-        let claimed = self
-            .state
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |state| {
-                matches!(state, FRESH | OFFERED).then_some(to)
-            });
-        match claimed {
-            Ok(_) => Ok((self.kind.clone(), self.timeout)),
+    fn claim(&self, to: u8) -> PyResult<()> {
+        match transition(&self.state, |state| matches!(state, FRESH | OFFERED), to) {
+            Ok(_) => Ok(()),
             Err(_) => Err(PyRuntimeError::new_err(
                 "this Waiter was already yielded or awaited; a Waiter can be waited on only once \
                  (call wait() again for a new one)",
@@ -218,29 +247,58 @@ impl Waiter {
         }
     }
 
-    fn advance(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
+    /// One step of an `await` (or `yield from`) of this Waiter: `send(value)`, where `__next__` is
+    /// `send(None)`. The one state machine behind `__next__`, `send` and the `am_send` slot.
+    fn step<'py>(slf: &Bound<'py, Self>, value: &Bound<'py, PyAny>) -> Sent<'py> {
         let this = slf.get();
         match this.state.load(Ordering::Acquire) {
             // First step of an `await`: suspend by yielding ourselves to the scheduler.
-            FRESH => {
+            FRESH if value.is_none() => {
                 // Lost only to a take (another thread yielding it too): its error comes there.
-                let _ = this.state.compare_exchange(
-                    FRESH,
-                    OFFERED,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                );
-                Ok(Some(slf.clone().into_any().unbind()))
+                let _ = transition(&this.state, |state| state == FRESH, OFFERED);
+                Sent::Yield(slf.clone().into_any())
             }
-            // The scheduler took us and resumed the coroutine: the await is over.
+            OFFERED if value.is_none() => Sent::Raise(iterated()),
+            FRESH | OFFERED => Sent::Raise(PyTypeError::new_err(
+                "can't send a non-None value to a Waiter that has not been yielded yet",
+            )),
+            // The scheduler took us and resumed the coroutine with `value`: the await is over.
             TAKEN => {
                 this.state.store(DONE, Ordering::Release);
-                Ok(None)
+                Sent::Return(value.clone())
             }
-            OFFERED => Err(iterated()),
-            _ => Err(already_awaited()),
+            _ => Sent::Raise(already_awaited()),
         }
     }
+}
+
+impl SendSlot for Waiter {
+    fn send_step<'py>(slf: &Bound<'py, Self>, value: &Bound<'py, PyAny>) -> Sent<'py> {
+        Self::step(slf, value)
+    }
+}
+
+/// Moves `state` to `to` if `from` accepts its current value, atomically for every thread that
+/// touches the Waiter; returns the value it found (`Err` if refused).
+#[cfg(Py_GIL_DISABLED)]
+fn transition(state: &AtomicU8, from: impl Fn(u8) -> bool, to: u8) -> Result<u8, u8> {
+    state.fetch_update(Ordering::AcqRel, Ordering::Acquire, |current| {
+        from(current).then_some(to)
+    })
+}
+
+/// As above. With a GIL, every access to a Waiter's state is made by a thread attached to the
+/// interpreter (its methods and slots, the scheduler's dispatch), which the GIL serializes, and
+/// none releases it midway: a load and a store are the transition, without the locked
+/// read-modify-write (a noticeable part of an await's cost).
+#[cfg(not(Py_GIL_DISABLED))]
+fn transition(state: &AtomicU8, from: impl Fn(u8) -> bool, to: u8) -> Result<u8, u8> {
+    let current = state.load(Ordering::Acquire);
+    if !from(current) {
+        return Err(current);
+    }
+    state.store(to, Ordering::Release);
+    Ok(current)
 }
 
 fn already_awaited() -> PyErr {
@@ -348,24 +406,20 @@ impl Waiter {
     }
 
     fn __next__(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
-        Self::advance(slf)
+        match Self::step(slf, &slf.py().None().into_bound(slf.py())) {
+            Sent::Yield(yielded) => Ok(Some(yielded.unbind())),
+            Sent::Return(_) => Ok(None),
+            Sent::Raise(err) => Err(err),
+        }
     }
 
-    /// Called by `await`/`yield from` when the scheduler resumes the task with a value.
+    /// Called by `await`/`yield from` when the scheduler resumes the task with a value (where
+    /// the interpreter does not use the `am_send` slot, see `py/send_slot.rs`).
     fn send(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let this = slf.get();
-        match this.state.load(Ordering::Acquire) {
-            FRESH | OFFERED if value.is_none() => {
-                Ok(Self::advance(slf)?.unwrap_or_else(|| slf.py().None()))
-            }
-            FRESH | OFFERED => Err(PyTypeError::new_err(
-                "can't send a non-None value to a Waiter that has not been yielded yet",
-            )),
-            TAKEN => {
-                this.state.store(DONE, Ordering::Release);
-                Err(PyStopIteration::new_err((value.clone().unbind(),)))
-            }
-            _ => Err(already_awaited()),
+        match Self::step(slf, value) {
+            Sent::Yield(yielded) => Ok(yielded.unbind()),
+            Sent::Return(value) => Err(crate::py::stop_iteration(&value)),
+            Sent::Raise(err) => Err(err),
         }
     }
 

@@ -124,10 +124,13 @@ def test_a_semaphore_never_admits_more_than_k(round_, cancelling):
 
 @pytest.mark.parametrize('cancelling', [False, True], ids=['plain', 'cancels'])
 @pytest.mark.parametrize('round_', range(REPEAT))
-def test_channel_messages_are_never_lost_or_duplicated(round_, cancelling):
+@pytest.mark.parametrize('size', [4, 0, None], ids=['bounded4', 'rendezvous', 'unbounded'])
+def test_channel_messages_are_never_lost_or_duplicated(size, round_, cancelling):
+    # A rendezvous channel hands every message to a parked receiver (or takes it from a parked
+    # sender); an unbounded one hands it over whenever a receiver waits, else buffers it.
     producers = consumers = 8
     per_producer = MESSAGES // producers
-    sender, receiver = channel.channel(4)
+    sender, receiver = channel.unbounded() if size is None else channel.channel(size)
     seen = [[] for _ in range(consumers)]
     slots = [None] * (producers + consumers)
     canceller = Canceller(slots, round_)
@@ -137,6 +140,11 @@ def test_channel_messages_are_never_lost_or_duplicated(round_, cancelling):
         while sequence < per_producer:
             with tonio.scope() as scope:
                 slots[name] = scope
+                if size is None:
+                    sender.send((name, sequence))
+                    sequence += 1
+                    yield
+                    continue
                 yield sender.send((name, sequence))
                 # Only reached when the send happened; a cancelled send is retried.
                 sequence += 1
@@ -168,6 +176,10 @@ def test_channel_messages_are_never_lost_or_duplicated(round_, cancelling):
     expected = [(name, sequence) for name in range(producers) for sequence in range(per_producer)]
     assert len(everything) == len(expected), 'a message was lost or duplicated'
     assert everything == expected
+    for mine in seen:
+        for name in range(producers):
+            sequences = [sequence for sender_name, sequence in mine if sender_name == name]
+            assert sequences == sorted(sequences), "a producer's messages arrived out of order"
     for mine in seen:
         last = {}
         for name, sequence in mine:

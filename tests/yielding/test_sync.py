@@ -10,6 +10,7 @@ and count with ``Occupancy``, whose counters stay exact when tasks run truly in 
 
 import gc
 import threading
+import weakref
 
 import pytest
 from tests.conftest import run_bounded
@@ -939,6 +940,43 @@ def test_a_sender_cancelled_while_waiting_did_not_send():
 
     outcome, first, then = run_bounded(main(), threads=1)
     assert (outcome, first) == ('cancelled', 'first')
+    assert then is receiver.Empty
+
+
+def test_a_cancelled_send_drops_its_message_and_leaves_the_task_clean():
+    # The message of a parked send travels in its queue entry: a cancel drops it (not sent) at
+    # once, and the task's next receive gets only what is handed to it.
+    sender, receiver = channel.channel(1)
+    rendezvous_sender, rendezvous_receiver = channel.channel(0)
+    scopes, refs = [], []
+
+    class Message:
+        pass
+
+    def producer():
+        message = Message()
+        refs.append(weakref.ref(message))
+        waiter = sender.send(message)
+        del message
+        with tonio.scope() as scope:
+            scopes.append(scope)
+            yield waiter
+        del waiter
+        return (yield rendezvous_receiver.receive())
+
+    def main():
+        yield sender.send('first')
+        handle = tonio.spawn(producer())
+        yield from until(lambda: sender.statistics().tasks_waiting_send == 1)
+        scopes[0].cancel()
+        yield from until(lambda: rendezvous_receiver.statistics().tasks_waiting_receive == 1)
+        dropped = refs[0]() is None
+        yield rendezvous_sender.send('fresh')
+        return dropped, (yield handle), receiver.receive_nowait(), receiver.receive_nowait()
+
+    dropped, received, first, then = run_bounded(main(), threads=1)
+    assert dropped, 'the cancelled send kept its message alive'
+    assert (received, first) == ('fresh', 'first')
     assert then is receiver.Empty
 
 

@@ -7,20 +7,20 @@
 //!   longest-waiting sender's message: the channel is one FIFO, and each producer's messages
 //!   leave it in the order it sent them.
 //! - A message is handed to a parked receiver only if the receiver's claim wins; it is then in
-//!   that receiver's slot (`ChannelWait`), which its `resume` reads even if a cancel arrived a
+//!   the receiving task's `HandoffSlot`, which its `resume` reads even if a cancel arrived a
 //!   moment later. A claim that loses (the receiver was cancelled first) leaves the message with
 //!   the sender, which tries the next receiver or the buffer. Symmetrically a parked sender's
-//!   message moves into the buffer only if the sender's claim wins (its `send` then returns);
-//!   if it loses, its send raises CancelledError and the message was not sent. So no message is
-//!   ever lost or delivered twice, whatever the cancels.
+//!   message (in its queue entry) moves into the buffer only if the sender's claim wins (its
+//!   `send` then returns); if it loses, the entry and its message are dropped, its send raises
+//!   CancelledError and the message was not sent. So no message is ever lost or delivered twice,
+//!   whatever the cancels.
 //! - Once `closed`, nothing enters; receivers drain the buffer and then get "closed". Closing
 //!   wakes every parked task: the receivers find the buffer empty and closed, the senders find
-//!   their message still in their slot and the channel closed.
+//!   their message given back to their `HandoffSlot` and the channel closed.
 //!
 //! Python objects are only moved under the mutex, never dropped there (a drop may run Python):
 //! `Offer::Full`/`Offer::Closed` give the message back to the caller, and every entry taken out
-//! is dropped by `Wakeups::run` after the mutex is released. The mutex also guards the slot of
-//! every `ChannelWait` of the channel.
+//! is dropped by `Wakeups::run` after the mutex is released.
 
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicU64;
@@ -28,9 +28,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use pyo3::prelude::*;
 
-use super::wait::{ChannelWait, Role};
 use crate::sync::handoff::{claim_front, park, unpark, WaitList, Waiting, Wakeups};
 use crate::sync::statistics::ChannelStatistics;
+use crate::task::Task;
 use crate::wait::{ParkedTask, Registered};
 
 /// What offering a message achieved.
@@ -54,11 +54,27 @@ pub(crate) enum Take {
 struct ChannelState {
     buffer: VecDeque<Py<PyAny>>,
     closed: bool,
-    receivers: WaitList<Arc<ChannelWait>>,
-    senders: WaitList<Arc<ChannelWait>>,
+    /// Parked receives: a sender hands its message to the task's `HandoffSlot`.
+    receivers: WaitList<()>,
+    /// Parked sends, each entry holding its message (taken out of the task's `HandoffSlot` at
+    /// `register`): a receiver takes it from there.
+    senders: WaitList<Option<Py<PyAny>>>,
 }
 
-type Wake = Wakeups<Arc<ChannelWait>>;
+/// Receivers woken (or let go).
+type WakeReceivers = Wakeups<()>;
+/// Senders woken (or let go).
+type WakeSenders = Wakeups<Option<Py<PyAny>>>;
+
+/// What a send from a task's hand-off slot achieved.
+pub(crate) enum Sending {
+    /// Handed to a receiver or buffered (now, or earlier from the queue entry).
+    Delivered,
+    /// The buffer is full: the message is back in the slot.
+    Full,
+    /// The channel is closed: the message comes back.
+    Closed(Py<PyAny>),
+}
 
 pub(crate) struct ChannelCore {
     /// None: unbounded.
@@ -71,13 +87,19 @@ impl ChannelState {
         capacity.is_none_or(|capacity| self.buffer.len() < capacity)
     }
 
-    fn offer(&mut self, message: Py<PyAny>, capacity: Option<usize>, wake: &mut Wake) -> Offer {
+    fn offer(
+        &mut self,
+        message: Py<PyAny>,
+        capacity: Option<usize>,
+        wake: &mut WakeReceivers,
+    ) -> Offer {
         if self.closed {
             return Offer::Closed(message);
         }
         if let Some(receiver) = claim_front(&mut self.receivers, wake) {
-            // SAFETY: we hold the channel's mutex (`&mut self`), which guards every slot.
-            *unsafe { receiver.payload.slot.get() } = Some(message);
+            // SAFETY: `claim_front` returns an entry whose claim won, and its task is scheduled
+            // only by `wake.run()`, after this (a waker whose claim won, see `HandoffSlot`).
+            unsafe { receiver.task.task().handoff().give(message) };
             wake.wake(receiver);
             return Offer::Sent;
         }
@@ -88,12 +110,11 @@ impl ChannelState {
         Offer::Full(message)
     }
 
-    fn take(&mut self, wake: &mut Wake) -> Take {
+    fn take(&mut self, wake: &mut WakeSenders) -> Take {
         if let Some(message) = self.buffer.pop_front() {
             // Room again: the longest-waiting sender's message joins the back of the buffer.
-            if let Some(sender) = claim_front(&mut self.senders, wake) {
-                // SAFETY: we hold the channel's mutex (`&mut self`), which guards every slot.
-                if let Some(pending) = unsafe { sender.payload.slot.get() }.take() {
+            if let Some(mut sender) = claim_front(&mut self.senders, wake) {
+                if let Some(pending) = sender.payload.take() {
                     self.buffer.push_back(pending);
                 }
                 wake.wake(sender);
@@ -101,9 +122,8 @@ impl ChannelState {
             return Take::Message(message);
         }
         // Nothing buffered: a parked sender (capacity 0) hands its message over directly.
-        while let Some(sender) = claim_front(&mut self.senders, wake) {
-            // SAFETY: we hold the channel's mutex (`&mut self`), which guards every slot.
-            let pending = unsafe { sender.payload.slot.get() }.take();
+        while let Some(mut sender) = claim_front(&mut self.senders, wake) {
+            let pending = sender.payload.take();
             wake.wake(sender);
             if let Some(message) = pending {
                 return Take::Message(message);
@@ -139,30 +159,29 @@ impl ChannelCore {
 
     /// Sends `message` without waiting: to the longest-waiting receiver, else into the buffer.
     pub(crate) fn offer(&self, message: Py<PyAny>) -> Offer {
-        let mut wake = Wake::default();
+        let mut wake = WakeReceivers::default();
         let offered = self.state().offer(message, self.capacity, &mut wake);
         wake.run();
         offered
     }
 
-    /// The send of `wait`, without waiting: Ok(true) once its message is delivered (now, or
-    /// earlier by a receiver's hand-off), Ok(false) if the buffer is full (the message stays in
-    /// the slot), Err(message) if the channel is closed.
-    pub(super) fn send_from(&self, wait: &ChannelWait) -> Result<bool, Py<PyAny>> {
-        let mut wake = Wake::default();
+    /// The send of the message in the running `task`'s hand-off slot, without waiting (see
+    /// `Sending`).
+    pub(super) fn send_from(&self, task: &Task) -> Sending {
+        let mut wake = WakeReceivers::default();
         let sent = {
             let mut state = self.state();
-            // SAFETY: we hold the channel's mutex, which guards every slot.
-            let slot = unsafe { wait.slot.get() };
-            match slot.take() {
-                None => Ok(true),
+            // SAFETY: the caller runs `task` (its `try_now` or `resume`): the slot is its own.
+            match unsafe { task.handoff().take() } {
+                None => Sending::Delivered,
                 Some(message) => match state.offer(message, self.capacity, &mut wake) {
-                    Offer::Sent => Ok(true),
+                    Offer::Sent => Sending::Delivered,
                     Offer::Full(message) => {
-                        *slot = Some(message);
-                        Ok(false)
+                        // SAFETY: as above.
+                        unsafe { task.handoff().give(message) };
+                        Sending::Full
                     }
-                    Offer::Closed(message) => Err(message),
+                    Offer::Closed(message) => Sending::Closed(message),
                 },
             }
         };
@@ -170,25 +189,9 @@ impl ChannelCore {
         sent
     }
 
-    /// The receive of `wait`, without waiting: the message a sender handed to it, else the next
-    /// one.
-    pub(super) fn receive_into(&self, wait: &ChannelWait) -> Take {
-        let mut wake = Wake::default();
-        let taken = {
-            let mut state = self.state();
-            // SAFETY: we hold the channel's mutex, which guards every slot.
-            match unsafe { wait.slot.get() }.take() {
-                Some(message) => Take::Message(message),
-                None => state.take(&mut wake),
-            }
-        };
-        wake.run();
-        taken
-    }
-
     /// Receives without waiting.
     pub(crate) fn take(&self) -> Take {
-        let mut wake = Wake::default();
+        let mut wake = WakeSenders::default();
         let taken = self.state().take(&mut wake);
         wake.run();
         taken
@@ -196,20 +199,28 @@ impl ChannelCore {
 
     /// Closes the channel and wakes every parked task. Returns whether it was open.
     pub(crate) fn close(&self) -> bool {
-        let mut wake = Wake::default();
+        let mut receivers = WakeReceivers::default();
+        let mut senders = WakeSenders::default();
         {
             let mut state = self.state();
             if std::mem::replace(&mut state.closed, true) {
                 return false;
             }
-            while let Some(receiver) = claim_front(&mut state.receivers, &mut wake) {
-                wake.wake(receiver);
+            while let Some(receiver) = claim_front(&mut state.receivers, &mut receivers) {
+                receivers.wake(receiver);
             }
-            while let Some(sender) = claim_front(&mut state.senders, &mut wake) {
-                wake.wake(sender);
+            while let Some(mut sender) = claim_front(&mut state.senders, &mut senders) {
+                // The message goes back to the sender, whose `send` then raises.
+                if let Some(message) = sender.payload.take() {
+                    // SAFETY: `claim_front` returns an entry whose claim won, and its task is
+                    // scheduled only by `senders.run()`, after this (see `HandoffSlot`).
+                    unsafe { sender.task.task().handoff().give(message) };
+                }
+                senders.wake(sender);
             }
         }
-        wake.run();
+        receivers.run();
+        senders.run();
         true
     }
 
@@ -217,51 +228,74 @@ impl ChannelCore {
         self.state().closed
     }
 
-    /// Parks a `send` or `receive` that found nothing to do, unless it can proceed now (then
-    /// `Ready`: the task redoes the operation itself when it runs, see `ChannelWait::resume`).
-    pub(super) fn park(
-        &self,
-        role: Role,
-        parked: ParkedTask,
-        wait: Arc<ChannelWait>,
-        key: &AtomicU64,
-    ) -> Registered {
-        let mut wake = Wake::default();
+    /// Parks a receive that found nothing to take, unless it can proceed now (then `Ready`: the
+    /// task redoes the receive itself when it runs, see `ReceiveWait::resume`).
+    pub(super) fn park_receiver(&self, parked: ParkedTask, key: &AtomicU64) -> Registered {
+        let mut wake = WakeReceivers::default();
         let registered = {
             let mut state = self.state();
-            let (ready, queue) = match role {
-                Role::Send => (
-                    state.closed || !state.receivers.is_empty() || state.has_room(self.capacity),
-                    &mut state.senders,
-                ),
-                Role::Receive(_) => (
-                    state.closed || !state.buffer.is_empty() || !state.senders.is_empty(),
-                    &mut state.receivers,
-                ),
-            };
-            if ready {
+            if state.closed || !state.buffer.is_empty() || !state.senders.is_empty() {
                 wake.discard(Waiting {
                     task: parked,
-                    payload: wait,
+                    payload: (),
                 });
                 Registered::Ready
             } else {
-                park(queue, parked, wait, key, &mut wake)
+                park(&mut state.receivers, parked, (), key, &mut wake)
             }
         };
         wake.run();
         registered
     }
 
-    pub(super) fn unpark(&self, role: Role, key: &AtomicU64) {
-        let mut wake = Wake::default();
+    /// Parks a send that found the buffer full, moving its message from the task's hand-off slot
+    /// into the queue entry, unless it can proceed now (then `Ready`, as for a receive, the
+    /// message left in the slot).
+    pub(super) fn park_sender(&self, parked: ParkedTask, key: &AtomicU64) -> Registered {
+        let mut wake = WakeSenders::default();
+        let registered = {
+            let mut state = self.state();
+            if state.closed || !state.receivers.is_empty() || state.has_room(self.capacity) {
+                wake.discard(Waiting {
+                    task: parked,
+                    payload: None,
+                });
+                Registered::Ready
+            } else if !parked.is_current() {
+                // A cancel won: the task may be running again; its slot is not ours to touch.
+                wake.discard(Waiting {
+                    task: parked,
+                    payload: None,
+                });
+                Registered::Stale
+            } else {
+                // SAFETY: we hold the channel's mutex and the task is suspended at the epoch
+                // being registered (the source's rule of `HandoffSlot`). If a cancel wins from
+                // here on, `park` drops the entry and its message: the send did not happen.
+                let message = unsafe { parked.task().handoff().take() };
+                park(&mut state.senders, parked, message, key, &mut wake)
+            }
+        };
+        wake.run();
+        registered
+    }
+
+    pub(super) fn unpark_receiver(&self, key: &AtomicU64) {
+        let mut wake = WakeReceivers::default();
         {
             let mut state = self.state();
-            let queue = match role {
-                Role::Send => &mut state.senders,
-                Role::Receive(_) => &mut state.receivers,
-            };
-            if let Some(entry) = unpark(queue, key) {
+            if let Some(entry) = unpark(&mut state.receivers, key) {
+                wake.discard(entry);
+            }
+        }
+        wake.run();
+    }
+
+    pub(super) fn unpark_sender(&self, key: &AtomicU64) {
+        let mut wake = WakeSenders::default();
+        {
+            let mut state = self.state();
+            if let Some(entry) = unpark(&mut state.senders, key) {
                 wake.discard(entry);
             }
         }

@@ -1,9 +1,9 @@
 //! Channels: a buffer of messages between tasks, with parked senders and receivers.
 //!
 //! `core.rs` holds the buffer and both wait queues (the invariants live there), `wait.rs` the
-//! per-operation wait (`ChannelWait`, which carries the message in transit), `sender.rs` and
-//! `receiver.rs` the Python faces, `sentinels.rs` the `Full`/`Empty`/`Closed` markers of the
-//! non-blocking calls.
+//! wait sources of `receive` and `send` (made once per channel end; a message in transit lives in
+//! the task's `HandoffSlot`), `sender.rs` and `receiver.rs` the Python faces, `sentinels.rs` the
+//! `Full`/`Empty`/`Closed` markers of the non-blocking calls.
 
 mod core;
 mod receiver;

@@ -13,22 +13,36 @@ use pyo3::types::PyType;
 use super::core::{ChannelCore, Take};
 use super::sender::describe;
 use super::sentinels::{self, ChannelClosed, ChannelEmpty};
-use super::wait::{receive_closed_error, ChannelWait, OnClosed};
+use super::wait::{receive_closed_error, OnClosed, ReceiveWait};
 use crate::errors::WouldBlock;
 use crate::sync::statistics::ChannelStatistics;
-use crate::wait::Waiter;
+use crate::time::Timeout;
+use crate::wait::{WaitKind, WaitSource, Waiter};
 
 /// The receiving side of a channel.
 /// `generic`: `ChannelReceiver[int]` is valid at runtime too, as the stub makes it generic.
 #[pyclass(frozen, generic, module = "tonio._tonio")]
 pub(crate) struct ChannelReceiver {
     channel: Arc<ChannelCore>,
+    /// The waits of `receive()`, `next()` and `__anext__`, shared by all their Waiters.
+    receive: Arc<dyn WaitSource>,
+    next: Arc<dyn WaitSource>,
+    anext: Arc<dyn WaitSource>,
 }
 
 impl ChannelReceiver {
     pub(super) fn new(channel: Arc<ChannelCore>) -> Self {
-        Self { channel }
+        Self {
+            receive: ReceiveWait::source(&channel, OnClosed::Raise),
+            next: ReceiveWait::source(&channel, OnClosed::Sentinel),
+            anext: ReceiveWait::source(&channel, OnClosed::StopIteration),
+            channel,
+        }
     }
+}
+
+fn waiter(wait: &Arc<dyn WaitSource>) -> Waiter {
+    Waiter::new(WaitKind::Source(Arc::clone(wait)), Timeout::Never)
 }
 
 #[pymethods]
@@ -37,14 +51,14 @@ impl ChannelReceiver {
     /// channel is closed and drained it raises ChannelClosedError. Cancel-safe: cancelled, no
     /// message was taken.
     fn receive(&self) -> Waiter {
-        ChannelWait::receive(&self.channel, OnClosed::Raise)
+        waiter(&self.receive)
     }
 
     /// As `receive`, but resuming with the `Closed` sentinel once the channel is closed and
     /// drained, for a generator-syntax loop:
     /// `while (message := (yield receiver.next())) is not receiver.Closed:`.
     fn next(&self) -> Waiter {
-        ChannelWait::receive(&self.channel, OnClosed::Sentinel)
+        waiter(&self.next)
     }
 
     /// Receives without waiting: the message, or `Empty` / `Closed` (closed and drained).
@@ -89,7 +103,7 @@ impl ChannelReceiver {
 
     /// `async for`: the next message; the loop ends once the channel is closed and drained.
     fn __anext__(&self) -> Waiter {
-        ChannelWait::receive(&self.channel, OnClosed::StopIteration)
+        waiter(&self.anext)
     }
 
     #[classattr]

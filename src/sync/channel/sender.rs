@@ -14,10 +14,10 @@ use pyo3::types::PyType;
 use super::core::{ChannelCore, Offer};
 use super::receiver::ChannelReceiver;
 use super::sentinels::{self, ChannelClosed, ChannelFull};
-use super::wait::{send_closed_error, ChannelWait};
+use super::wait::{send_closed_error, SendWait};
 use crate::errors::WouldBlock;
 use crate::sync::statistics::ChannelStatistics;
-use crate::wait::Waiter;
+use crate::wait::{WaitKind, WaitSource, Waiter};
 
 /// `send_nowait`: None, or the `Full`/`Closed` sentinel.
 fn send_nowait(py: Python<'_>, channel: &ChannelCore, message: Py<PyAny>) -> Py<PyAny> {
@@ -44,6 +44,8 @@ fn try_send(channel: &ChannelCore, message: Py<PyAny>) -> PyResult<()> {
 #[pyclass(frozen, generic, module = "tonio._tonio")]
 pub(crate) struct ChannelSender {
     channel: Arc<ChannelCore>,
+    /// The wait of `send(message)`, shared by all its Waiters.
+    send: Arc<dyn WaitSource>,
 }
 
 #[pymethods]
@@ -52,7 +54,7 @@ impl ChannelSender {
     /// (suspending while the buffer is full). Raises ChannelClosedError on a closed channel.
     /// Cancel-safe: cancelled, the message was not sent.
     fn send(&self, message: Py<PyAny>) -> Waiter {
-        ChannelWait::send(&self.channel, message)
+        Waiter::with_payload(WaitKind::Source(Arc::clone(&self.send)), message)
     }
 
     /// Sends without waiting: None, or `Full` / `Closed` when it cannot.
@@ -207,6 +209,7 @@ pub(crate) fn channel(
             py,
             ChannelSender {
                 channel: Arc::clone(&core),
+                send: SendWait::source(&core),
             },
         )?,
         Py::new(py, ChannelReceiver::new(core))?,

@@ -1,29 +1,31 @@
-//! `ChannelWait`: one `send` or `receive` on a channel, and the slot its message travels in.
+//! The waits of channel operations, made once per channel end and shared by all its Waiters:
+//! `ReceiveWait` (one per way of reporting "closed") and `SendWait`.
 //!
-//! A send's slot holds its message until it is delivered (a receiver takes it straight from the
-//! slot, or it moves into the buffer); a receive's slot is where a sender hands a message to it
-//! while it is parked. The queue entry references the wait, so the hand-off writes the slot under
-//! the channel's mutex, and `resume` reads it (under that mutex too), also when a cancel arrived
-//! right after (the claim won: the message is the task's).
+//! Neither carries a message: a message in transit lives in the task's `HandoffSlot` (see
+//! `wait/handoff_slot.rs` for who may touch it when). A sender hands its message to a parked
+//! receiver there (under the channel's mutex, once its claim of the receiver won), and the
+//! receiver's `resume` takes it, also when a cancel arrived right after (the claim won: the
+//! message is the task's). A send's message rides on its Waiter (`Waiter::with_payload`) into the
+//! sending task's slot when the task yields it; `try_now` offers it from there, and a send that
+//! must wait moves it into its queue entry at `register`, from where a receiver takes it (or
+//! `close` gives it back to the slot, or a cancel drops it: not sent). So `receiver.next()` and
+//! `sender.send(m)` cost a Waiter and a reference count, as an Event's wait does.
 //!
-//! Each wait is allocated by the call that creates its Waiter (`send(m)`, `receive()`); the
-//! operation itself runs in `try_now` (no suspension when it can complete), and a task that had
-//! to park but finds at registration that it could proceed (`Ready`) redoes it in `resume`, as
+//! The operation itself runs in `try_now` (no suspension when it can complete), and a task that
+//! had to park but finds at registration that it could proceed (`Ready`) redoes it in `resume`, as
 //! the running task, so a cancel winning that wake leaves the channel untouched.
 
-use std::cell::UnsafeCell;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use pyo3::exceptions::{PyRuntimeError, PyStopAsyncIteration};
 use pyo3::prelude::*;
 
-use super::core::{ChannelCore, Take};
+use super::core::{ChannelCore, Sending, Take};
 use super::sentinels;
 use crate::errors::ChannelClosedError;
 use crate::task::{Outcome, Tag, Task};
-use crate::time::Timeout;
-use crate::wait::{ParkedTask, Registered, Resumed, WaitKind, WaitSource, Waiter};
+use crate::wait::{OnCancel, ParkedTask, Registered, Resumed, WaitSource};
 
 /// What a receive gives once the channel is closed and drained.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,38 +38,16 @@ pub(crate) enum OnClosed {
     StopIteration,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Role {
-    Send,
-    Receive(OnClosed),
-}
-
-/// Where a message waits for its hand-off: a send's until it is delivered, a receive's once a
-/// sender handed it over. Guarded by the channel's mutex, not a lock of its own.
-pub(super) struct Slot(UnsafeCell<Option<Py<PyAny>>>);
-
-// SAFETY: the cell is only read or written through `Slot::get`, whose callers hold the channel's
-// mutex (or own the wait exclusively, in Drop); `Py` values may move between threads.
-unsafe impl Sync for Slot {}
-
-impl Slot {
-    /// The message in the slot.
-    ///
-    /// # Safety
-    /// The caller holds the mutex of the channel this slot's wait belongs to, for as long as it
-    /// uses the reference.
-    #[allow(clippy::mut_from_ref)]
-    pub(super) unsafe fn get(&self) -> &mut Option<Py<PyAny>> {
-        // SAFETY: exclusive access is the caller's contract (see above).
-        unsafe { &mut *self.0.get() }
-    }
-}
-
-pub(crate) struct ChannelWait {
+/// A receive: what a receiver's `receive()`, `next()` and `__anext__` Waiters wait on (one each,
+/// made with the receiver).
+pub(crate) struct ReceiveWait {
     channel: Arc<ChannelCore>,
-    me: Weak<ChannelWait>,
-    role: Role,
-    pub(super) slot: Slot,
+    on_closed: OnClosed,
+}
+
+/// A send: what a sender's `send(message)` Waiters wait on (the message rides on the Waiter).
+pub(crate) struct SendWait {
+    channel: Arc<ChannelCore>,
 }
 
 pub(super) fn send_closed_error() -> PyErr {
@@ -89,78 +69,54 @@ pub(super) fn closed_outcome(py: Python<'_>, on_closed: OnClosed) -> PyResult<Py
     }
 }
 
-impl ChannelWait {
-    /// A Waiter for sending `message` (resumes with None once it is delivered or buffered).
-    pub(super) fn send(channel: &Arc<ChannelCore>, message: Py<PyAny>) -> Waiter {
-        Self::waiter(channel, Role::Send, Some(message))
-    }
+fn lost_handoff() -> Resumed {
+    Resumed::Value(Err(PyRuntimeError::new_err(
+        "tonio internal error: a channel operation ended without its hand-off",
+    )))
+}
 
-    /// A Waiter for receiving (resumes with the next message).
-    pub(super) fn receive(channel: &Arc<ChannelCore>, on_closed: OnClosed) -> Waiter {
-        Self::waiter(channel, Role::Receive(on_closed), None)
-    }
-
-    fn waiter(channel: &Arc<ChannelCore>, role: Role, message: Option<Py<PyAny>>) -> Waiter {
-        let wait = Arc::new_cyclic(|me| ChannelWait {
+impl ReceiveWait {
+    pub(super) fn source(channel: &Arc<ChannelCore>, on_closed: OnClosed) -> Arc<dyn WaitSource> {
+        Arc::new(Self {
             channel: Arc::clone(channel),
-            me: me.clone(),
-            role,
-            slot: Slot(UnsafeCell::new(message)),
-        });
-        Waiter::new(WaitKind::Source(wait), Timeout::Never)
+            on_closed,
+        })
     }
 
-    /// Does the operation now, or says it would have to wait (`None`). A send whose message was
-    /// already taken by a receiver is done; a receive whose slot holds a message gets it.
+    /// Receives now, or says it would have to wait (`None`).
     fn attempt(&self, py: Python<'_>) -> Option<PyResult<Py<PyAny>>> {
-        match self.role {
-            Role::Send => match self.channel.send_from(self) {
-                Ok(true) => Some(Ok(py.None())),
-                Ok(false) => None,
-                Err(message) => {
-                    drop(message);
-                    Some(Err(send_closed_error()))
-                }
-            },
-            Role::Receive(on_closed) => match self.channel.receive_into(self) {
-                Take::Message(message) => Some(Ok(message)),
-                Take::Empty => None,
-                Take::Closed => Some(closed_outcome(py, on_closed)),
-            },
+        match self.channel.take() {
+            Take::Message(message) => Some(Ok(message)),
+            Take::Empty => None,
+            Take::Closed => Some(closed_outcome(py, self.on_closed)),
         }
     }
 }
 
-impl WaitSource for ChannelWait {
+impl WaitSource for ReceiveWait {
     fn try_now(&self, py: Python<'_>, _task: &Arc<Task>) -> Option<PyResult<Py<PyAny>>> {
         self.attempt(py)
     }
 
     fn register(&self, parked: ParkedTask, key: &AtomicU64) -> Registered {
-        match self.me.upgrade() {
-            Some(me) => self.channel.park(self.role, parked, me, key),
-            None => {
-                // Unreachable: the waiting task holds this wait. Park nothing.
-                parked.release();
-                Registered::Stale
-            }
-        }
+        self.channel.park_receiver(parked, key)
     }
 
     fn deregister(&self, key: &AtomicU64) {
-        self.channel.unpark(self.role, key);
+        self.channel.unpark_receiver(key);
     }
 
-    fn resume(&self, py: Python<'_>, _task: &Arc<Task>, outcome: Outcome, _tag: Tag) -> Resumed {
+    fn resume(&self, py: Python<'_>, task: &Arc<Task>, outcome: Outcome, _tag: Tag) -> Resumed {
         if outcome != Outcome::Set {
-            return Resumed::Value(Err(PyRuntimeError::new_err(
-                "tonio internal error: a channel operation ended without its hand-off",
-            )));
+            return lost_handoff();
         }
-        // Handed over (a receiver took the message, a sender put one in the slot), woken by
-        // `close`, or by `register` finding that the operation could proceed: the slot says
-        // which, and the operation is redone if need be; if another task got there first, the
-        // task waits again.
+        // Handed a message by a sender, woken by `close`, or by `register` finding that the
+        // receive could proceed: redone if nothing was handed over; if another task got there
+        // first, the task waits again.
+        // SAFETY: `resume` runs on the worker running `task`.
+        if let Some(message) = unsafe { task.handoff().take() } {
+            return Resumed::Value(Ok(message));
+        }
         match self.attempt(py) {
             Some(value) => Resumed::Value(value),
             None => Resumed::KeepWaiting,
@@ -172,9 +128,71 @@ impl WaitSource for ChannelWait {
     }
 
     fn describe(&self) -> &'static str {
-        match self.role {
-            Role::Send => "channel send",
-            Role::Receive(_) => "channel receive",
+        "channel receive"
+    }
+}
+
+impl SendWait {
+    pub(super) fn source(channel: &Arc<ChannelCore>) -> Arc<dyn WaitSource> {
+        Arc::new(Self {
+            channel: Arc::clone(channel),
+        })
+    }
+
+    /// Sends the message in the running task's slot now, or says it would have to wait (`None`,
+    /// the message back in the slot). An empty slot: a receiver already took the message.
+    fn attempt(&self, py: Python<'_>, task: &Task) -> Option<PyResult<Py<PyAny>>> {
+        match self.channel.send_from(task) {
+            Sending::Delivered => Some(Ok(py.None())),
+            Sending::Full => None,
+            Sending::Closed(message) => {
+                drop(message);
+                Some(Err(send_closed_error()))
+            }
         }
+    }
+}
+
+impl WaitSource for SendWait {
+    fn try_now(&self, py: Python<'_>, task: &Arc<Task>) -> Option<PyResult<Py<PyAny>>> {
+        self.attempt(py, task)
+    }
+
+    fn register(&self, parked: ParkedTask, key: &AtomicU64) -> Registered {
+        self.channel.park_sender(parked, key)
+    }
+
+    fn deregister(&self, key: &AtomicU64) {
+        self.channel.unpark_sender(key);
+    }
+
+    fn resume(&self, py: Python<'_>, task: &Arc<Task>, outcome: Outcome, _tag: Tag) -> Resumed {
+        if outcome != Outcome::Set {
+            return lost_handoff();
+        }
+        // A receiver took the message (the slot is empty), `close` gave it back, or `register`
+        // found room (it is still in the slot): redone if need be; if another task took the room
+        // first, the task waits again.
+        match self.attempt(py, task) {
+            Some(value) => Resumed::Value(value),
+            None => Resumed::KeepWaiting,
+        }
+    }
+
+    fn on_cancel(&self, task: &Arc<Task>) -> OnCancel {
+        // A message still in the slot (the send had to wait, and was cancelled before it was
+        // parked, or after `register` found room) was not sent: dropped here.
+        // SAFETY: `on_cancel` runs on the worker running `task`, after `leave_wait` deregistered
+        // it from the channel.
+        drop(unsafe { task.handoff().take() });
+        OnCancel::GiveUp
+    }
+
+    fn combinable(&self) -> bool {
+        false
+    }
+
+    fn describe(&self) -> &'static str {
+        "channel send"
     }
 }
