@@ -114,9 +114,11 @@ impl ScheduledIO {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Receives up to `max_bytes` (at least one, or `b""` at end of file): a Waiter.
-    #[pyo3(signature = (max_bytes = None))]
-    fn _receive_some(&self, max_bytes: Option<i64>) -> PyResult<Waiter> {
+    /// Receives up to `max_bytes` (at least one, or `b""` at end of file): a Waiter. `stream`:
+    /// the descriptor is a stream socket, where a short read means it is drained (see
+    /// `Receive`).
+    #[pyo3(signature = (max_bytes = None, *, stream = false))]
+    fn _receive_some(&self, max_bytes: Option<i64>, stream: bool) -> PyResult<Waiter> {
         let max_bytes = match max_bytes {
             None => DEFAULT_RECEIVE,
             Some(count) if count >= 1 => usize::try_from(count).unwrap_or(usize::MAX).min(1 << 30),
@@ -126,7 +128,12 @@ impl ScheduledIO {
                 )))
             }
         };
-        let receive = Receive::new(Arc::clone(&self.io), Arc::clone(&self.reading), max_bytes);
+        let receive = Receive::new(
+            Arc::clone(&self.io),
+            Arc::clone(&self.reading),
+            max_bytes,
+            stream,
+        );
         Ok(Waiter::new(
             WaitKind::Source(Arc::new(receive)),
             Timeout::Never,

@@ -115,18 +115,28 @@ trait Transfer: Sync + std::marker::Send {
 }
 
 /// `receive_some(max_bytes)`: the bytes available (at least one), or `b""` at end of file.
+///
+/// On a stream socket (`stream`) a read that returns fewer bytes than asked for emptied the
+/// socket, so it clears the read readiness at once (as tokio does): the next receive then waits
+/// for the reactor instead of paying a read that fails with `EWOULDBLOCK` first. That is safe
+/// because every arrival of data is an edge the reactor records, bumping the tick the clear is
+/// conditional on; a hang-up or error already seen is never cleared this way (its edge does not
+/// come again). Not for datagram sockets, where a short datagram says nothing about the next
+/// one already queued.
 pub(crate) struct Receive {
     io: Arc<IoCore>,
     busy: Arc<Busy>,
     max_bytes: usize,
+    stream: bool,
 }
 
 impl Receive {
-    pub(crate) fn new(io: Arc<IoCore>, busy: Arc<Busy>, max_bytes: usize) -> Self {
+    pub(crate) fn new(io: Arc<IoCore>, busy: Arc<Busy>, max_bytes: usize, stream: bool) -> Self {
         Self {
             io,
             busy,
             max_bytes,
+            stream,
         }
     }
 }
@@ -161,13 +171,24 @@ impl Transfer for Receive {
             loop {
                 match (&*borrowed(self.io.fd())).read(buffer) {
                     Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                    Ok(count) => return Ok(PyBytes::new(py, &buffer[..count]).into_any().unbind()),
+                    Ok(count) => {
+                        let data = PyBytes::new(py, &buffer[..count]).into_any().unbind();
+                        return Ok((data, count));
+                    }
                     Err(err) => return Err(err),
                 }
             }
         });
         match read {
-            Ok(data) => Attempt::Done(Ok(data)),
+            Ok((data, count)) => {
+                // Not after a hang-up or error: its edge came once and must stay recorded for the
+                // next read (which returns the end of file or the error).
+                let drained = count > 0 && count < self.max_bytes;
+                if self.stream && drained && !seen.has_hangup_or_error() {
+                    let _ = self.io.readiness().clear(Direction::Read, seen);
+                }
+                Attempt::Done(Ok(data))
+            }
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                 let _ = self.io.readiness().clear(Direction::Read, seen);
                 Attempt::Again

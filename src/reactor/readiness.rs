@@ -77,6 +77,11 @@ impl Observed {
         self.0 & direction.mask() != 0
     }
 
+    /// Whether a hang-up or an error was seen: those stay until a syscall reports them.
+    pub(crate) fn has_hangup_or_error(self) -> bool {
+        self.0 & (READ_CLOSED | WRITE_CLOSED | ERROR) != 0
+    }
+
     pub(crate) fn tick(self) -> u64 {
         self.0 >> TICK_SHIFT
     }

@@ -33,7 +33,7 @@ def _immediately(value: Any) -> Generator[Any, Any, Any]:
 class SocketType:
     """A tonio socket (see the module documentation); ``socket.socket(...)`` makes one."""
 
-    __slots__ = ('__weakref__', '_eof', '_io', '_sock')
+    __slots__ = ('__weakref__', '_eof', '_io', '_sock', '_stream')
 
     def __init__(self, sock: _stdlib.socket) -> None:
         if not isinstance(sock, _stdlib.socket):
@@ -42,6 +42,8 @@ class SocketType:
         self._sock = sock
         self._io: ScheduledIO | None = None
         self._eof = False
+        # A short read drains a stream socket, not a datagram one (see `_receive_some`).
+        self._stream = sock.type == _stdlib.SOCK_STREAM
 
     # The registration with the current runtime's reactor, made on first use.
 
@@ -178,7 +180,7 @@ class SocketType:
 
     def recv(self, bufsize: int, flags: int = 0, /) -> Any:
         if flags == 0 and bufsize > 0:
-            return self._scheduled()._receive_some(bufsize)
+            return self._scheduled()._receive_some(bufsize, stream=self._stream)
         if bufsize == 0 and flags == 0:
             return _immediately(b'')
         return self._retry('r', self._sock.recv, bufsize, flags)

@@ -94,7 +94,7 @@ class SocketStream(Stream):
     def receive_some(self, max_bytes: int | None = None) -> Any:
         """The bytes available (at least one, at most ``max_bytes``, default 64 KiB), waiting
         for some if none are; ``b""`` at end of stream."""
-        return self.socket._scheduled()._receive_some(max_bytes)
+        return self.socket._scheduled()._receive_some(max_bytes, stream=True)
 
     def wait_readable(self, timeout: float | None = None) -> Any:
         """Waits until data can be read: True, or False when ``timeout`` seconds pass first."""
