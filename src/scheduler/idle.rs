@@ -142,7 +142,11 @@ impl Idle {
             self.driving.store(worker, Ordering::SeqCst);
         }
         fence(Ordering::SeqCst);
-        (!should_stay_awake(), driver)
+        // A `notify` that took us off the list before we were marked driving woke us with
+        // `unpark`, which the driver poll does not hear (a hand-off brings no task for
+        // `should_stay_awake` to see): stay awake, and list ourselves again.
+        let listed = self.sleepers().contains(&worker);
+        (listed && !should_stay_awake(), driver)
     }
 
     /// Parks the thread of a worker listed by `announce` (not the driver) until `notify`.
@@ -165,5 +169,50 @@ impl Idle {
             .compare_exchange(worker, NOBODY, Ordering::SeqCst, Ordering::Relaxed);
         // After leaving the list and before touching a queue (see `wakeups`).
         self.wakeups.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hand-off (`Shared::hand_off_driver`: a `notify` with no task behind it) that takes a
+    /// worker off the list between its listing and its mark as driving wakes it with `unpark`,
+    /// which the driver poll never hears: the worker must not go to sleep in the poll unlisted
+    /// (the virtual clock would never see everyone asleep, and no later `notify` would find it).
+    #[test]
+    fn a_worker_taken_off_the_list_before_it_drives_does_not_sleep_in_the_poll() {
+        let idle = Idle::new(1);
+        idle.register_current(0);
+        let mut woken = None;
+        let (sleep, driver) = idle.announce(
+            0,
+            || {
+                // The thread that held the driver poll lets go of it and hands it off now.
+                woken = Some(idle.notify(1));
+                Some(())
+            },
+            || false,
+        );
+        assert!(driver.is_some());
+        assert!(woken.is_some_and(|woken| !woken.driver));
+        assert!(
+            !sleep,
+            "popped by a hand-off, yet sleeping in the driver poll"
+        );
+        idle.leave(0);
+    }
+
+    /// The same hand-off once the worker is marked driving wakes the driver poll.
+    #[test]
+    fn a_hand_off_after_the_worker_drives_wakes_the_driver_poll() {
+        let idle = Idle::new(1);
+        idle.register_current(0);
+        let (sleep, driver) = idle.announce(0, || Some(()), || false);
+        assert!(sleep && driver.is_some());
+        assert!(idle.is_driven());
+        assert!(idle.notify(1).driver);
+        idle.leave(0);
+        assert!(!idle.is_driven());
     }
 }
