@@ -7,12 +7,11 @@
 //! It is also the timers' backstop. An idle worker turns the driver poll, and a busy one looks at
 //! it between tasks; but tasks that never yield (a loop polling `scope.cancelled` until its
 //! deadline passes) can keep every worker from doing either. So while a timer is pending, the
-//! lobby's wait ends at the next deadline or after `BACKSTOP`, whichever comes first (only after
-//! `BACKSTOP` while a worker sleeps in the driver poll: that worker fires the timers while it
-//! stays there), and
-//! if no worker sleeps in the driver poll then, the waiting thread looks at the poll itself,
-//! without waiting in it (so it never keeps an idle worker from taking it). `Shared::add_timer`
-//! wakes the lobby when its wait would end too late.
+//! lobby's wait ends at the next deadline (`BACKSTOP` after it while a worker sleeps in the driver
+//! poll, since that worker fires it; every `BACKSTOP` under the virtual clock), and if no worker
+//! sleeps in the driver poll then, the waiting thread looks at the poll itself, without waiting
+//! in it (so it never keeps an idle worker from taking it). `Shared::add_timer` wakes the lobby
+//! whenever the earliest deadline moves earlier, so its wait never ends too late.
 
 use std::io;
 use std::time::Duration;
@@ -21,21 +20,27 @@ use super::driver::Wait;
 use super::reactor::{lock, PollState, Reactor, SIGNAL};
 use crate::runtime::Shared;
 
-/// The longest the lobby waits while a timer is pending and no worker turns the driver poll.
+/// How long past a deadline the lobby waits for the worker in the driver poll to fire it.
 const BACKSTOP: Duration = Duration::from_millis(10);
 
 impl Reactor {
     /// Waits until woken or signalled (see the module doc for the timer backstop); returns
     /// whether a signal arrived.
     pub(crate) fn wait_in_lobby(&self, shared: &Shared) -> bool {
-        // While a worker sleeps in the driver poll it fires the timers: look only every
-        // `BACKSTOP`, in case it goes busy for good.
         let driven = shared.idle().is_driven();
-        let timeout = shared.timers().next_deadline().map(|at| match driven {
-            true => BACKSTOP,
-            false => at
-                .saturating_duration_since(shared.clock().now())
-                .min(BACKSTOP),
+        let clock = shared.clock();
+        let timeout = shared.timers().next_deadline().map(|at| {
+            let left = at.saturating_duration_since(clock.now());
+            match () {
+                // Virtual time passes only when everyone waits, and then the driver jumps it:
+                // look again only if a deadline is due already (every worker busy meanwhile).
+                _ if clock.is_virtual() && left.is_zero() => left,
+                _ if clock.is_virtual() => BACKSTOP,
+                // A worker sleeping in the driver poll fires the timer: look only once it is
+                // overdue (that worker may have gone busy for good).
+                _ if driven => left + BACKSTOP,
+                _ => left,
+            }
         });
         let signalled = {
             let mut lobby = lock(&self.lobby);

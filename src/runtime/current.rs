@@ -31,18 +31,21 @@ thread_local! {
 
 /// Marks this thread as turning the driver poll (or waiting in the lobby) until the guard drops:
 /// nothing that may run Python is dropped here (see `Shared::release`).
-pub(crate) struct Polling;
+pub(crate) struct Polling {
+    /// Whether the thread was marked already (the lobby's own turn of the driver poll).
+    outer: bool,
+}
 
 impl Polling {
     pub(crate) fn enter() -> Self {
-        POLLING.with(|polling| polling.set(true));
-        Self
+        let outer = POLLING.with(|polling| polling.replace(true));
+        Self { outer }
     }
 }
 
 impl Drop for Polling {
     fn drop(&mut self) {
-        POLLING.with(|polling| polling.set(false));
+        POLLING.with(|polling| polling.set(self.outer));
     }
 }
 

@@ -182,21 +182,16 @@ impl Shared {
     }
 
     pub(crate) fn add_timer(&self, at: Instant, target: TimerTarget) {
-        let armed = self.timers.insert(at, target);
-        if armed == Armed::Unchanged {
+        if self.timers.insert(at, target) == Armed::Unchanged {
             return;
         }
-        // The driver poll's wait ends too late now, if a worker sleeps in it (one that marks
-        // itself driving after this insert reads the timers after it too). Otherwise the lobby
-        // is the timers' backstop (`reactor/lobby.rs`): its wait must end earlier, or end at all
-        // if it waited for no timer.
-        let driven = self.idle.is_driven();
-        if driven {
+        // The earliest deadline moved earlier: the driver poll's wait (if a worker sleeps in it;
+        // one that marks itself driving after this insert reads the timers after it too) and the
+        // lobby's (the timers' backstop, `reactor/lobby.rs`) end too late now.
+        if self.idle.is_driven() {
             self.reactor.wake();
         }
-        if !driven || armed == Armed::First {
-            self.reactor.wake_lobby();
-        }
+        self.reactor.wake_lobby();
     }
 
     /// Called when a blocking call finished (or paused in `block_on`). The virtual clock cannot
@@ -215,6 +210,7 @@ impl Shared {
         let wakeups = self.idle.wakeups();
         self.idle.sleeping() == self.config.threads
             && !self.queues.has_work()
+            && !self.has_graves()
             && self.blocking.in_flight() == 0
             && self.idle.wakeups() == wakeups
     }

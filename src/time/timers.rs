@@ -161,10 +161,8 @@ impl TimersSynced {
 #[derive(PartialEq, Eq)]
 pub(crate) enum Armed {
     Unchanged,
-    /// Earlier than the deadline armed so far.
+    /// Earlier than the deadline armed so far, or the only one.
     Earlier,
-    /// The only pending deadline (none was armed).
-    First,
 }
 
 #[derive(Default)]
@@ -190,13 +188,11 @@ impl Timers {
         } else {
             synced.heap.push(Reverse(entry));
         }
-        let armed = match synced.armed {
-            Some(armed) if armed <= at => return Armed::Unchanged,
-            Some(_) => Armed::Earlier,
-            None => Armed::First,
-        };
+        if synced.armed.is_some_and(|armed| armed <= at) {
+            return Armed::Unchanged;
+        }
         synced.armed = Some(at);
-        armed
+        Armed::Earlier
     }
 
     /// Records that one entry will do nothing when it fires; rebuilds the heap when most are so.
@@ -214,6 +210,9 @@ impl Timers {
                 .run
                 .retain(|entry| entry.target.is_live(&mut graveyard));
             synced.stale = 0;
+            // The armed deadline may be gone: with it kept, a new timer at or after it would
+            // wake nobody (an empty heap leaves a waiter that waits for no timer at all).
+            synced.armed = synced.next_deadline();
         }
         graveyard
     }

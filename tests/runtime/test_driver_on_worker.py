@@ -115,11 +115,6 @@ def voluntary_switches(native_id):
 
 
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='reads /proc')
-@pytest.mark.xfail(
-    strict=True,
-    reason='review of abba63b: the lobby wakes every 10 ms (BACKSTOP) while a timer is pending, '
-    'even while an idle worker sleeps in the driver poll and fires it',
-)
 def test_the_lobby_sleeps_while_an_idle_worker_turns_the_poll():
     lobby = {}
 
