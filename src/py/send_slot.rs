@@ -68,6 +68,9 @@ unsafe extern "C" fn am_send<T: SendSlot>(
     // instance of the type it was installed on (`T`), `value` a live borrowed reference and
     // `result` a valid out-pointer.
     let py = unsafe { Python::assume_attached() };
+    // SAFETY: `result` is a valid out-pointer (above). NULL until a result is known, as CPython's
+    // own generators do: 3.11's SEND asserts it is NULL after an error (debug builds).
+    unsafe { *result = std::ptr::null_mut() };
     // SAFETY: as above, both pointers are live borrowed references for the call's duration.
     let (slf, value) = unsafe { (Borrowed::from_ptr(py, slf), Borrowed::from_ptr(py, value)) };
     // SAFETY: the slot is installed only on `T`'s type object (see `install`), and the type is
