@@ -120,7 +120,8 @@ fn event_bits(event: &Event) -> u64 {
 }
 
 fn panic_free_report(err: &io::Error) {
-    // epoll_wait only fails on programming errors (EBADF, EINVAL); say so rather than spin silently.
+    // epoll_wait only fails on programming errors (EBADF, EINVAL): say so, rather than spin
+    // silently.
     eprintln!("tonio: reactor poll failed: {err}");
     std::thread::sleep(Duration::from_millis(10));
 }

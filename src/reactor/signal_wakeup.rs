@@ -1,11 +1,12 @@
 //! Waking the lobby on signals through Python's own `signal.set_wakeup_fd`.
 //!
-//! CPython's C-level signal handler writes the signal number to the wakeup fd and marks the
-//! signal as tripped; Python-level handlers (KeyboardInterrupt for SIGINT) run later, on the main
-//! thread, when `PyErr_CheckSignals` is called. We point the wakeup fd at one end of a socket pair
-//! whose other end the lobby polls (`lobby.rs`), so Ctrl-C interrupts the caller's wait at once;
-//! the caller then runs the handlers. The bytes it carries are the signal numbers, which `drain` hands to the runtime's
-//! signal receivers (`signals/`). Dropping the `SignalWakeup` restores the previous wakeup fd.
+//! CPython's C-level signal handler writes the signal number to the wakeup fd and marks the signal
+//! as tripped; Python-level handlers (KeyboardInterrupt for SIGINT) run later, on the main thread,
+//! when `PyErr_CheckSignals` is called. We point the wakeup fd at one end of a socket pair whose
+//! other end the lobby polls (`lobby.rs`), so Ctrl-C interrupts the caller's wait at once; the
+//! caller then runs the handlers. The bytes it carries are the signal numbers, which `drain` hands
+//! to the runtime's signal receivers (`signals/`). Dropping the `SignalWakeup` restores the
+//! previous wakeup fd.
 
 use std::io::Read;
 use std::os::fd::AsRawFd;

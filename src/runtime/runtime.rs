@@ -2,10 +2,10 @@
 //!
 //! `run_until_complete(coro)` queues `coro` as the root task, then waits in the reactor's lobby
 //! (the workers run the tasks and turn the driver poll) until the root task finishes. Then it
-//! cancels every task still alive and waits until they have all unwound (their `finally` blocks
-//! may still sleep or wait), so a run never leaves tasks behind. Ctrl-C (any Python signal handler that raises) cancels
-//! everything the same way and re-raises to the caller; a second Ctrl-C stops the wait for
-//! unwinding tasks.
+//! cancels every task still alive and waits until they have all unwound (their `finally` blocks may
+//! still sleep or wait), so a run never leaves tasks behind. Ctrl-C (any Python signal handler that
+//! raises) cancels everything the same way and re-raises to the caller; a second Ctrl-C stops the
+//! wait for unwinding tasks.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

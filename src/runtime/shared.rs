@@ -92,9 +92,9 @@ impl Shared {
 
     /// Drops a reference that may be the last one of something whose drop runs Python code (a
     /// task's coroutines, a scope's unobserved failures). On a thread attached to Python that is
-    /// fine and happens at once; on a thread turning the driver poll (marked by `Polling`, since `attached()` cannot
-    /// be trusted once subinterpreters exist) or any detached thread the last reference goes to
-    /// a worker. Callers hold no lock.
+    /// fine and happens at once; on a thread turning the driver poll (marked by `Polling`, since
+    /// `attached()` cannot be trusted once subinterpreters exist) or any detached thread the last
+    /// reference goes to a worker. Callers hold no lock.
     pub(crate) fn release<T: Send + 'static>(&self, reference: Arc<T>) {
         if attached() && !polling() {
             drop(reference);
