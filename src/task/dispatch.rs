@@ -45,6 +45,8 @@ pub(super) fn dispatch<'py>(
         }
         return Dispatch::Reschedule;
     }
+    // The scheduler never keeps the yielded Waiter itself (a suspension clones its kind):
+    // `ReusableWaiter` relies on a parked task not holding it.
     if let Ok(waiter) = yielded.cast::<Waiter>() {
         return match waiter.get().take() {
             Ok((kind, timeout, payload)) => wait_on(py, task, core, kind, timeout, payload),

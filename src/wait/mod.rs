@@ -8,6 +8,7 @@ mod handoff_slot;
 mod internal_panic;
 mod parked;
 mod queue;
+mod reusable;
 mod source;
 mod waiter;
 
@@ -16,5 +17,6 @@ pub(crate) use handoff_slot::HandoffSlot;
 pub(crate) use internal_panic::_internal_panic_waiter;
 pub(crate) use parked::{Claim, Parked, ParkedTask};
 pub(crate) use queue::{QueueKey, WaitQueue};
+pub(crate) use reusable::ReusableWaiter;
 pub(crate) use source::{OnCancel, Registered, Resumed, WaitKind, WaitSource};
 pub(crate) use waiter::{sleep, sleep_until, yield_now, Waiter};

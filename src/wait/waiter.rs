@@ -46,7 +46,8 @@ const OFFERED: u8 = 3;
 
 /// A single-use suspension point: yield it (generator style) or await it (`async def` style).
 /// `generic`: `Waiter[bool]`/`Spawned[int]` are valid at runtime too, as the stub makes them
-/// generic for type checkers.
+/// generic for type checkers. No `weakref` or `dict`: `ReusableWaiter` reads "nobody else holds
+/// it" off the reference count, which a weak reference or an attribute would not show.
 #[pyclass(frozen, generic, module = "tonio._tonio")]
 pub(crate) struct Waiter {
     kind: WaitKind,
@@ -101,6 +102,20 @@ impl Waiter {
             payload: Payload(UnsafeCell::new(Some(payload))),
             ..Self::new(kind, Timeout::Never)
         }
+    }
+
+    /// Makes a used Waiter (one without payload, timeout or checkpoint) FRESH again. For
+    /// `ReusableWaiter` only.
+    ///
+    /// # Safety
+    /// Nobody else holds the Waiter (the caller owns the only reference, under the GIL): nothing
+    /// can observe the reset.
+    #[cfg(not(Py_GIL_DISABLED))]
+    pub(crate) unsafe fn reset(&self) {
+        debug_assert!(self.checkpoint.is_none() && matches!(self.timeout, Timeout::Never));
+        // SAFETY: the caller has the Waiter to itself (see above).
+        debug_assert!(unsafe { &*self.payload.0.get() }.is_none());
+        self.state.store(FRESH, Ordering::Release);
     }
 
     /// The wait and timeout one operand of a combined wait brings (taking a Waiter operand):

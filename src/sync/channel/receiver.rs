@@ -16,33 +16,29 @@ use super::sentinels::{self, ChannelClosed, ChannelEmpty};
 use super::wait::{receive_closed_error, OnClosed, ReceiveWait};
 use crate::errors::WouldBlock;
 use crate::sync::statistics::ChannelStatistics;
-use crate::time::Timeout;
-use crate::wait::{WaitKind, WaitSource, Waiter};
+use crate::wait::{ReusableWaiter, Waiter};
 
 /// The receiving side of a channel.
 /// `generic`: `ChannelReceiver[int]` is valid at runtime too, as the stub makes it generic.
 #[pyclass(frozen, generic, module = "tonio._tonio")]
 pub(crate) struct ChannelReceiver {
     channel: Arc<ChannelCore>,
-    /// The waits of `receive()`, `next()` and `__anext__`, shared by all their Waiters.
-    receive: Arc<dyn WaitSource>,
-    next: Arc<dyn WaitSource>,
-    anext: Arc<dyn WaitSource>,
+    /// The Waiters of `receive()`, `next()` and `__anext__` (reused on GIL builds: a receive
+    /// loop allocates no Waiter per message).
+    receive: ReusableWaiter,
+    next: ReusableWaiter,
+    anext: ReusableWaiter,
 }
 
 impl ChannelReceiver {
     pub(super) fn new(channel: Arc<ChannelCore>) -> Self {
         Self {
-            receive: ReceiveWait::source(&channel, OnClosed::Raise),
-            next: ReceiveWait::source(&channel, OnClosed::Sentinel),
-            anext: ReceiveWait::source(&channel, OnClosed::StopIteration),
+            receive: ReusableWaiter::new(ReceiveWait::source(&channel, OnClosed::Raise)),
+            next: ReusableWaiter::new(ReceiveWait::source(&channel, OnClosed::Sentinel)),
+            anext: ReusableWaiter::new(ReceiveWait::source(&channel, OnClosed::StopIteration)),
             channel,
         }
     }
-}
-
-fn waiter(wait: &Arc<dyn WaitSource>) -> Waiter {
-    Waiter::new(WaitKind::Source(Arc::clone(wait)), Timeout::Never)
 }
 
 #[pymethods]
@@ -50,15 +46,15 @@ impl ChannelReceiver {
     /// A Waiter resuming with the next message (suspending while none is buffered). Once the
     /// channel is closed and drained it raises ChannelClosedError. Cancel-safe: cancelled, no
     /// message was taken.
-    fn receive(&self) -> Waiter {
-        waiter(&self.receive)
+    fn receive(&self, py: Python<'_>) -> PyResult<Py<Waiter>> {
+        self.receive.waiter(py)
     }
 
     /// As `receive`, but resuming with the `Closed` sentinel once the channel is closed and
     /// drained, for a generator-syntax loop:
     /// `while (message := (yield receiver.next())) is not receiver.Closed:`.
-    fn next(&self) -> Waiter {
-        waiter(&self.next)
+    fn next(&self, py: Python<'_>) -> PyResult<Py<Waiter>> {
+        self.next.waiter(py)
     }
 
     /// Receives without waiting: the message, or `Empty` / `Closed` (closed and drained).
@@ -102,8 +98,8 @@ impl ChannelReceiver {
     }
 
     /// `async for`: the next message; the loop ends once the channel is closed and drained.
-    fn __anext__(&self) -> Waiter {
-        waiter(&self.anext)
+    fn __anext__(&self, py: Python<'_>) -> PyResult<Py<Waiter>> {
+        self.anext.waiter(py)
     }
 
     #[classattr]

@@ -9,7 +9,8 @@
 //! sending task's slot when the task yields it; `try_now` offers it from there, and a send that
 //! must wait moves it into its queue entry at `register`, from where a receiver takes it (or
 //! `close` gives it back to the slot, or a cancel drops it: not sent). So `receiver.next()` and
-//! `sender.send(m)` cost a Waiter and a reference count, as an Event's wait does.
+//! `sender.send(m)` cost a Waiter and a reference count, as an Event's wait does (on GIL builds a
+//! receive reuses its Waiter: `wait/reusable.rs`).
 //!
 //! The operation itself runs in `try_now` (no suspension when it can complete), and a task that
 //! had to park but finds at registration that it could proceed (`Ready`) redoes it in `resume`, as
