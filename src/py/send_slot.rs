@@ -38,6 +38,14 @@ pub(crate) enum Sent<'py> {
 pub(crate) trait SendSlot: PyClass {
     /// The object's answer to `send(value)` (`None` for `__next__`), as its methods give it.
     fn send_step<'py>(slf: &Bound<'py, Self>, value: &Bound<'py, PyAny>) -> Sent<'py>;
+
+    /// The answer to the `am_send` slot: `send_step` unless the type does more there. Only
+    /// `await`/`yield from` (and `PyIter_Send`) call the slot, never `list()` or `next()`, so a
+    /// step here may complete the await (`Waiter::complete_inline`) without a plain iteration
+    /// of the object ever doing so.
+    fn await_step<'py>(slf: &Bound<'py, Self>, value: &Bound<'py, PyAny>) -> Sent<'py> {
+        Self::send_step(slf, value)
+    }
 }
 
 /// `StopIteration(value)`, for a `send` method that ends an await with `value` (where the
@@ -76,7 +84,7 @@ unsafe extern "C" fn am_send<T: SendSlot>(
     // SAFETY: the slot is installed only on `T`'s type object (see `install`), and the type is
     // final (a pyclass without `subclass`), so `slf` is a `T`.
     let slf = unsafe { slf.cast_unchecked::<T>() };
-    let step = catch_unwind(AssertUnwindSafe(|| T::send_step(&slf, &value)));
+    let step = catch_unwind(AssertUnwindSafe(|| T::await_step(&slf, &value)));
     let (code, out) = match step {
         Ok(Sent::Yield(out)) => (ffi::PySendResult::PYGEN_NEXT, out),
         Ok(Sent::Return(out)) => (ffi::PySendResult::PYGEN_RETURN, out),

@@ -131,6 +131,20 @@ impl Drop for RunningTask<'_> {
     }
 }
 
+/// Calls `f` with the task whose code is running on this thread, if any, without touching its
+/// reference count (`running_task` for the await fast path).
+pub(crate) fn with_running_task<R>(f: impl FnOnce(&Arc<Task>) -> R) -> Option<R> {
+    let task = RUNNING_TASK.with(Cell::get);
+    if task.is_null() {
+        return None;
+    }
+    // SAFETY: the pointer was set by a live `RunningTask` guard, which borrows an `Arc<Task>` for
+    // as long as it is installed; it is installed further up this thread's stack, so it outlives
+    // this call. `ManuallyDrop`: the `Arc` is borrowed, its count is never decremented here.
+    let task = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(task) });
+    Some(f(&task))
+}
+
 /// The task whose code is running on this thread, if any.
 pub(crate) fn running_task() -> Option<Arc<Task>> {
     let task = RUNNING_TASK.with(Cell::get);

@@ -49,13 +49,21 @@ pub(super) fn dispatch<'py>(
     // `ReusableWaiter` relies on a parked task not holding it.
     if let Ok(waiter) = yielded.cast::<Waiter>() {
         return match waiter.get().take() {
-            Ok((kind, timeout, payload)) => wait_on(py, task, core, kind, timeout, payload),
+            Ok(taken) => wait_on(
+                py,
+                task,
+                core,
+                taken.kind,
+                taken.timeout,
+                taken.payload,
+                taken.asked,
+            ),
             Err(err) => Dispatch::Continue(Err(err)),
         };
     }
     if let Ok(spawned) = yielded.cast::<Spawned>() {
         let kind = spawned.get().wait_kind();
-        return wait_on(py, task, core, &kind, Timeout::Never, None);
+        return wait_on(py, task, core, &kind, Timeout::Never, None, false);
     }
     if py::is_coroutine(&yielded) {
         if core.stack.len() >= MAX_STACK_DEPTH {
@@ -71,7 +79,10 @@ pub(super) fn dispatch<'py>(
 
 /// Resolves a wait at once when it can, else asks to suspend on it. A Waiter's `payload` (a
 /// send's message) goes to the source through the task's hand-off slot, unless a cancel comes
-/// first (then it is dropped: nothing was sent).
+/// first (then it is dropped: nothing was sent). `asked`: the await's first step just found the
+/// source unable to resolve it (`Waiter::complete_inline`), so it is not asked again before the
+/// task parks (registering checks once more, under the source's lock).
+#[allow(clippy::too_many_arguments)]
 fn wait_on<'py>(
     py: Python<'py>,
     task: &Arc<Task>,
@@ -79,6 +90,7 @@ fn wait_on<'py>(
     kind: &WaitKind,
     timeout: Timeout,
     payload: Option<Py<PyAny>>,
+    asked: bool,
 ) -> Dispatch<'py> {
     let clock = task.runtime().clock();
     // One reading of the clock serves the deadline and the checks against it.
@@ -113,8 +125,10 @@ fn wait_on<'py>(
         // SAFETY: this worker runs the task.
         unsafe { task.handoff().give(payload) };
     }
-    if let Some(value) = source.try_now(py, task) {
-        return Dispatch::Continue(value.map(|value| value.into_bound(py)));
+    if !asked {
+        if let Some(value) = source.try_now(py, task) {
+            return Dispatch::Continue(value.map(|value| value.into_bound(py)));
+        }
     }
     if passed {
         return match source.resume(py, task, crate::task::Outcome::TimedOut, 0) {

@@ -228,8 +228,7 @@ impl TaskState {
     }
 
     /// Whether a cancellation waits to be delivered.
-    #[cfg(test)]
-    fn cancel_pending(&self) -> bool {
+    pub(crate) fn cancel_pending(&self) -> bool {
         self.0.load(Ordering::Acquire) & CANCEL != 0
     }
 

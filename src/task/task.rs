@@ -260,6 +260,22 @@ impl Task {
         unsafe { &mut *self.scopes.get() }.as_deref_mut()
     }
 
+    /// Whether the task's next suspension point may have a cancellation to deliver: one is
+    /// pending, the task was cancelled from outside, or one of its active scopes is cancelled.
+    /// (Whether it then raises is `dispatch`'s call; this only says "not for certain nothing".)
+    ///
+    /// # Safety
+    /// Only the thread running the task may call this (it reads the task's scopes).
+    pub(crate) unsafe fn may_be_cancelled(&self) -> bool {
+        let state = self.state();
+        state.cancel_pending()
+            || state.is_doomed()
+            // SAFETY: the caller runs the task (nothing else changes its scopes meanwhile); only
+            // atomics are read while they are borrowed.
+            || unsafe { (*self.scopes.get()).as_deref() }
+                .is_some_and(|scopes| scopes.active.iter().any(|scope| scope.is_cancelled()))
+    }
+
     /// Wakes the task from suspension `epoch`; a no-op if something else woke it first.
     pub(crate) fn wake(self: &Arc<Self>, epoch: Epoch, outcome: Outcome) {
         if self.state.wake(epoch, outcome, 0) == Wake::Woken {

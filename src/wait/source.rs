@@ -92,6 +92,16 @@ pub(crate) trait WaitSource: Send + Sync {
         None
     }
 
+    /// Whether `try_now` needs nothing of the task but its identity (it takes from the source
+    /// alone, as a channel receive does), so that an `await` may run it inside the awaiting
+    /// coroutine (`Waiter::complete_inline`) and skip the trip through the scheduler when it
+    /// resolves at once. Such a source's `register` must check again under its lock (`Ready`
+    /// when the wait could proceed after all): when the inline attempt fails, the scheduler parks
+    /// the task without asking `try_now` a second time.
+    fn completes_inline(&self) -> bool {
+        false
+    }
+
     /// Whether the wait can be one source of `Waiter.any`/`Waiter.all`. Sources whose wake hands
     /// something over (a lock, a message) cannot: the combined wait would lose it.
     fn combinable(&self) -> bool {

@@ -16,7 +16,11 @@
 //! whoever drives the coroutine, and the scheduler takes it from there. A second step while
 //! OFFERED means nobody took it: the Waiter is being iterated (`list(w)`, `a, b = spawned`), not
 //! waited on, which raises instead of yielding itself forever. A combined wait consumes its
-//! operands straight to DONE.
+//! operands straight to DONE. The first step of an `await` through the `am_send` slot may run
+//! a wait that can complete inline (a channel receive with a message ready, in a task with no
+//! cancellation due): FRESH -> INLINE -> DONE, never leaving the coroutine, as an `await` of a
+//! ready result does in asyncio; if the wait cannot complete, INLINE -> ASKED, which is OFFERED
+//! plus "the source was just asked" (the scheduler then parks the task without asking again).
 //!
 //! One function, `step`, is that state machine for `__next__`, `send` and the type's `am_send`
 //! slot (`py/send_slot.rs`), through which an `await` that resumes with a value returns it
@@ -43,6 +47,10 @@ const FRESH: u8 = 0;
 const TAKEN: u8 = 1;
 const DONE: u8 = 2;
 const OFFERED: u8 = 3;
+/// An `await`'s first step is running the wait itself (`complete_inline`).
+const INLINE: u8 = 4;
+/// OFFERED after `complete_inline` found that the wait must suspend.
+const ASKED: u8 = 5;
 
 /// A single-use suspension point: yield it (generator style) or await it (`async def` style).
 /// `generic`: `Waiter[bool]`/`Spawned[int]` are valid at runtime too, as the stub makes them
@@ -67,6 +75,16 @@ struct Payload(UnsafeCell<Option<Py<PyAny>>>);
 // SAFETY: the cell is read only by the `take` whose state CAS won (which happens once per Waiter)
 // and by Drop (which has the Waiter to itself); `Py` values may move between threads.
 unsafe impl Sync for Payload {}
+
+/// What `Waiter::take` hands the scheduler.
+pub(crate) struct Taken<'a> {
+    pub(crate) kind: &'a WaitKind,
+    pub(crate) timeout: Timeout,
+    /// The message of a channel send.
+    pub(crate) payload: Option<Py<PyAny>>,
+    /// The await's first step just asked the source, which could not resolve the wait at once.
+    pub(crate) asked: bool,
+}
 
 /// How a combined wait merges its operands.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -235,13 +253,19 @@ impl Waiter {
 
     /// Hands the wait (and its payload) to the scheduler. Fails if this Waiter was already
     /// yielded once. (A reference: most waits resolve at once, and the scheduler clones the kind
-    /// only to suspend.)
-    pub(crate) fn take(&self) -> PyResult<(&WaitKind, Timeout, Option<Py<PyAny>>)> {
-        self.claim(TAKEN)?;
+    /// only to suspend.) `asked`: the await's first step just found that the source cannot
+    /// resolve it at once (`complete_inline`).
+    pub(crate) fn take(&self) -> PyResult<Taken<'_>> {
+        let previous = self.claim(TAKEN)?;
         // SAFETY: the claim above won the state CAS, which happens once per Waiter: nobody else
         // reads the payload (see `Payload`).
         let payload = unsafe { &mut *self.payload.0.get() }.take();
-        Ok((&self.kind, self.timeout, payload))
+        Ok(Taken {
+            kind: &self.kind,
+            timeout: self.timeout,
+            payload,
+            asked: previous == ASKED,
+        })
     }
 
     /// Hands the wait to a combined wait, for good. DONE, not TAKEN: an `await` of a TAKEN
@@ -252,9 +276,14 @@ impl Waiter {
         Ok((self.kind.clone(), self.timeout))
     }
 
-    fn claim(&self, to: u8) -> PyResult<()> {
-        match transition(&self.state, |state| matches!(state, FRESH | OFFERED), to) {
-            Ok(_) => Ok(()),
+    /// Moves a Waiter nobody took yet to `to`; returns the state it left.
+    fn claim(&self, to: u8) -> PyResult<u8> {
+        match transition(
+            &self.state,
+            |state| matches!(state, FRESH | OFFERED | ASKED),
+            to,
+        ) {
+            Ok(previous) => Ok(previous),
             Err(_) => Err(PyRuntimeError::new_err(
                 "this Waiter was already yielded or awaited; a Waiter can be waited on only once \
                  (call wait() again for a new one)",
@@ -262,19 +291,66 @@ impl Waiter {
         }
     }
 
+    /// The first step of an `await` of a wait that can resolve inside the awaiting coroutine
+    /// (`WaitSource::completes_inline`): its result if it resolves now, without yielding up to
+    /// the scheduler only to be sent straight back (`dispatch::wait_on` would resolve it at once
+    /// too). Only in a running task with no cancellation to deliver: a task that may have one
+    /// goes to the scheduler, which checks it before the source is asked, as for every wait.
+    /// `None`: the await suspends as usual (ASKED when the source was asked).
+    fn complete_inline<'py>(&self, py: Python<'py>) -> Option<Sent<'py>> {
+        let WaitKind::Source(source) = &self.kind else {
+            return None;
+        };
+        if !source.completes_inline() {
+            return None;
+        }
+        crate::runtime::with_running_task(|task| {
+            // SAFETY: `with_running_task` gives the task this thread runs.
+            if unsafe { task.may_be_cancelled() } {
+                return None;
+            }
+            // Claimed, so no other thread stepping or yielding this Waiter too can run the wait
+            // as well meanwhile (it gets the "already awaited" error).
+            transition(&self.state, |state| state == FRESH, INLINE).ok()?;
+            match source.try_now(py, task) {
+                Some(result) => {
+                    self.state.store(DONE, Ordering::Release);
+                    Some(match result {
+                        Ok(value) => Sent::Return(value.into_bound(py)),
+                        Err(err) => Sent::Raise(err),
+                    })
+                }
+                None => {
+                    // Not over a `throw` that ended the Waiter meanwhile (from another thread).
+                    let _ = transition(&self.state, |state| state == INLINE, ASKED);
+                    None
+                }
+            }
+        })
+        .flatten()
+    }
+
     /// One step of an `await` (or `yield from`) of this Waiter: `send(value)`, where `__next__` is
-    /// `send(None)`. The one state machine behind `__next__`, `send` and the `am_send` slot.
-    fn step<'py>(slf: &Bound<'py, Self>, value: &Bound<'py, PyAny>) -> Sent<'py> {
+    /// `send(None)`. The one state machine behind `__next__`, `send` and the `am_send` slot;
+    /// `from_slot`: called by the slot, where a first step may complete the wait inline.
+    fn step<'py>(slf: &Bound<'py, Self>, value: &Bound<'py, PyAny>, from_slot: bool) -> Sent<'py> {
         let this = slf.get();
         match this.state.load(Ordering::Acquire) {
-            // First step of an `await`: suspend by yielding ourselves to the scheduler.
+            // First step of an `await`: suspend by yielding ourselves to the scheduler, unless
+            // the wait resolves right here.
             FRESH if value.is_none() => {
-                // Lost only to a take (another thread yielding it too): its error comes there.
+                if from_slot {
+                    if let Some(done) = this.complete_inline(slf.py()) {
+                        return done;
+                    }
+                }
+                // Lost only to a take (another thread yielding it too): its error comes there;
+                // or left ASKED by `complete_inline`.
                 let _ = transition(&this.state, |state| state == FRESH, OFFERED);
                 Sent::Yield(slf.clone().into_any())
             }
-            OFFERED if value.is_none() => Sent::Raise(iterated()),
-            FRESH | OFFERED => Sent::Raise(PyTypeError::new_err(
+            OFFERED | ASKED if value.is_none() => Sent::Raise(iterated()),
+            FRESH | OFFERED | ASKED => Sent::Raise(PyTypeError::new_err(
                 "can't send a non-None value to a Waiter that has not been yielded yet",
             )),
             // The scheduler took us and resumed the coroutine with `value`: the await is over.
@@ -289,7 +365,11 @@ impl Waiter {
 
 impl SendSlot for Waiter {
     fn send_step<'py>(slf: &Bound<'py, Self>, value: &Bound<'py, PyAny>) -> Sent<'py> {
-        Self::step(slf, value)
+        Self::step(slf, value, false)
+    }
+
+    fn await_step<'py>(slf: &Bound<'py, Self>, value: &Bound<'py, PyAny>) -> Sent<'py> {
+        Self::step(slf, value, true)
     }
 }
 
@@ -421,7 +501,7 @@ impl Waiter {
     }
 
     fn __next__(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
-        match Self::step(slf, &slf.py().None().into_bound(slf.py())) {
+        match Self::step(slf, &slf.py().None().into_bound(slf.py()), false) {
             Sent::Yield(yielded) => Ok(Some(yielded.unbind())),
             Sent::Return(_) => Ok(None),
             Sent::Raise(err) => Err(err),
@@ -431,7 +511,7 @@ impl Waiter {
     /// Called by `await`/`yield from` when the scheduler resumes the task with a value (where
     /// the interpreter does not use the `am_send` slot, see `py/send_slot.rs`).
     fn send(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        match Self::step(slf, value) {
+        match Self::step(slf, value, false) {
             Sent::Yield(yielded) => Ok(yielded.unbind()),
             Sent::Return(value) => Err(crate::py::stop_iteration(&value)),
             Sent::Raise(err) => Err(err),

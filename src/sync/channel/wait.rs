@@ -10,7 +10,8 @@
 //! must wait moves it into its queue entry at `register`, from where a receiver takes it (or
 //! `close` gives it back to the slot, or a cancel drops it: not sent). So `receiver.next()` and
 //! `sender.send(m)` cost a Waiter and a reference count, as an Event's wait does (on GIL builds a
-//! receive reuses its Waiter: `wait/reusable.rs`).
+//! receive reuses its Waiter: `wait/reusable.rs`). An `await` of a receive that can complete at
+//! once completes inside the awaiting coroutine (`completes_inline`).
 //!
 //! The operation itself runs in `try_now` (no suspension when it can complete), and a task that
 //! had to park but finds at registration that it could proceed (`Ready`) redoes it in `resume`, as
@@ -122,6 +123,10 @@ impl WaitSource for ReceiveWait {
             Some(value) => Resumed::Value(value),
             None => Resumed::KeepWaiting,
         }
+    }
+
+    fn completes_inline(&self) -> bool {
+        true
     }
 
     fn combinable(&self) -> bool {
