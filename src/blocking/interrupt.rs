@@ -6,15 +6,15 @@
 //! syscall finishes first), unless the call was made uninterruptible
 //! (`spawn_blocking.uninterruptible`). The phase lives under a mutex that both the canceller
 //! and the pool thread take, so the exception can only be raised while the function runs: the
-//! thread marks the call done under that lock as soon as the function returns, then clears any
-//! exception that arrived too late to be raised, and so starts its next job clean.
+//! thread marks the call done under that lock as soon as the function returns, then lets any
+//! exception that arrived too late fire and swallows it, and so starts its next job clean.
 
 use std::sync::{Mutex, MutexGuard};
 
 use pyo3::prelude::*;
 
 use crate::errors::CancelledError;
-use crate::py::{clear_pending, raise_in};
+use crate::py::{absorb_pending, raise_in};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -60,13 +60,13 @@ impl CallControl {
         true
     }
 
-    /// The call returned (or raised) on `thread`.
-    pub(crate) fn finish(&self, py: Python<'_>, thread: u64) {
+    /// The call returned (or raised) on this thread.
+    pub(crate) fn finish(&self, py: Python<'_>) {
         let previous = std::mem::replace(&mut *self.phase(), Phase::Done);
         if let Phase::Running { raised: true, .. } = previous {
             // It may have come too late to reach the function (it was returning): it must not
             // hit the thread's next job.
-            clear_pending(py, thread);
+            absorb_pending(py, &py.get_type::<CancelledError>());
         }
     }
 

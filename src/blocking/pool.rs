@@ -74,7 +74,7 @@ impl Job {
                 "the blocking function panicked (see the message above)",
             ))
         });
-        self.control.finish(py, thread);
+        self.control.finish(py);
         // Counted as available before the waiter is woken: the waiter may submit its next job
         // at once, and should find this thread rather than start another.
         pool.synced().returning += 1;

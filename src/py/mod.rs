@@ -11,7 +11,7 @@ mod coroutine;
 mod handled;
 mod send_slot;
 
-pub(crate) use async_exc::{clear_pending, raise_in, thread_ident};
+pub(crate) use async_exc::{absorb_pending, raise_in, thread_ident};
 pub(crate) use attached::attached;
 pub(crate) use context::{copy_current_context, ContextGuard};
 pub(crate) use coroutine::{

@@ -1,5 +1,7 @@
 """The blocking pool grows on demand to its cap, queues past it, and shrinks after the idle TTL."""
 
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -66,3 +68,58 @@ def test_idle_threads_are_reused_instead_of_starting_new_ones():
 def test_bad_pool_options_are_rejected(options, error):
     with pytest.raises(error, match='blocking_threadpool'):
         tonio.runtime(**options)
+
+
+INTERRUPT_THEN_TRACE = """
+import sys, time
+import tonio
+
+
+def busy():
+    while True:
+        time.sleep(0.001)
+
+
+def main():
+    with tonio.move_on_after(0.02):
+        yield tonio.spawn_blocking(busy)
+    # The call ended by the CancelledError sent to its thread; the pool thread then made sure
+    # nothing was left pending.
+
+
+tonio.run(main())
+
+calls = []
+
+
+def tracer(frame, event, arg):
+    calls.append(event)
+    return tracer
+
+
+def traced():
+    return 1
+
+
+sys.settrace(tracer)
+traced()
+sys.settrace(None)
+print('traced', len(calls) > 0)
+"""
+
+
+def test_an_interrupted_blocking_call_leaves_no_pending_signal():
+    # A cancelled blocking call is stopped by an exception sent to its thread. Clearing one that
+    # came too late with `PyThreadState_SetAsyncExc(thread, NULL)` left the interpreter's
+    # "asynchronous exception pending" signal set for good: every thread then kept entering the
+    # pending-work handler, and on 3.11 a traced function looped forever on its first
+    # instruction. In a subprocess: that failure is a hang.
+    done = subprocess.run(
+        [sys.executable, '-c', INTERRUPT_THEN_TRACE],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == 'traced True'
