@@ -41,8 +41,8 @@ pub(crate) trait SendSlot: PyClass {
 
     /// The answer to the `am_send` slot: `send_step` unless the type does more there. Only
     /// `await`/`yield from` (and `PyIter_Send`) call the slot, never `list()` or `next()`, so a
-    /// step here may complete the await (`Waiter::complete_inline`) without a plain iteration
-    /// of the object ever doing so.
+    /// step here may complete the await (`Waiter::complete_inline`) where a plain iteration of
+    /// the object must not.
     fn await_step<'py>(slf: &Bound<'py, Self>, value: &Bound<'py, PyAny>) -> Sent<'py> {
         Self::send_step(slf, value)
     }
@@ -115,9 +115,14 @@ unsafe extern "C" fn iternext<T: SendSlot>(slf: *mut ffi::PyObject) -> *mut ffi:
     let none = py.None().into_bound(py);
     match catch_unwind(AssertUnwindSafe(|| T::send_step(&slf, &none))) {
         Ok(Sent::Yield(out)) => out.into_ptr(),
-        // The iterator is exhausted: NULL with no exception set (the value of a `__next__`
-        // step is always None).
-        Ok(Sent::Return(_)) => std::ptr::null_mut(),
+        // The iterator is exhausted: NULL with no exception set when the value is None; any
+        // other value (an await that completed in its first step, `Waiter::complete_inline`)
+        // rides on a StopIteration, which the `SEND` opcode unpacks.
+        Ok(Sent::Return(value)) if value.is_none() => std::ptr::null_mut(),
+        Ok(Sent::Return(value)) => {
+            stop_iteration(&value).restore(py);
+            std::ptr::null_mut()
+        }
         Ok(Sent::Raise(err)) => {
             err.restore(py);
             std::ptr::null_mut()

@@ -18,5 +18,5 @@ pub(crate) use internal_panic::_internal_panic_waiter;
 pub(crate) use parked::{Claim, Parked, ParkedTask};
 pub(crate) use queue::{QueueKey, WaitQueue};
 pub(crate) use reusable::ReusableWaiter;
-pub(crate) use source::{OnCancel, Registered, Resumed, WaitKind, WaitSource};
+pub(crate) use source::{Inline, OnCancel, Registered, Resumed, WaitKind, WaitSource};
 pub(crate) use waiter::{sleep, sleep_until, yield_now, Waiter};

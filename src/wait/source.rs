@@ -92,14 +92,14 @@ pub(crate) trait WaitSource: Send + Sync {
         None
     }
 
-    /// Whether `try_now` needs nothing of the task but its identity (it takes from the source
-    /// alone, as a channel receive does), so that an `await` may run it inside the awaiting
-    /// coroutine (`Waiter::complete_inline`) and skip the trip through the scheduler when it
-    /// resolves at once. Such a source's `register` must check again under its lock (`Ready`
-    /// when the wait could proceed after all): when the inline attempt fails, the scheduler parks
-    /// the task without asking `try_now` a second time.
-    fn completes_inline(&self) -> bool {
-        false
+    /// Whether an `await` may run `try_now` inside the awaiting coroutine
+    /// (`Waiter::complete_inline`) and skip the trip through the scheduler when the wait resolves
+    /// at once: for a `try_now` that needs nothing of the task but its identity (it takes from
+    /// the source alone, as a channel receive does). Such a source's `register` must check again
+    /// under its lock (`Ready` when the wait could proceed after all): when the inline attempt
+    /// fails, the scheduler parks the task without asking `try_now` a second time.
+    fn completes_inline(&self) -> Inline {
+        Inline::Never
     }
 
     /// Whether the wait can be one source of `Waiter.any`/`Waiter.all`. Sources whose wake hands
@@ -126,6 +126,18 @@ pub(crate) trait WaitSource: Send + Sync {
 
     /// A short name for reprs and error messages.
     fn describe(&self) -> &'static str;
+}
+
+/// Which steps of a Waiter may run its wait inline (`WaitSource::completes_inline`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Inline {
+    Never,
+    /// A step through the `am_send` slot: an `await` on 3.11, `PyIter_Send`; never a plain
+    /// iteration (`list()`, `next()`), which must not take anything.
+    WhenAwaited,
+    /// Any first step: the Waiter is made for the interpreter to await (`__anext__`, for `async
+    /// for`), so a `__next__` is an await's (how 3.12+ steps every await) and may complete it.
+    AnyStep,
 }
 
 /// What a suspended task waits for.

@@ -16,9 +16,9 @@
 //! whoever drives the coroutine, and the scheduler takes it from there. A second step while
 //! OFFERED means nobody took it: the Waiter is being iterated (`list(w)`, `a, b = spawned`), not
 //! waited on, which raises instead of yielding itself forever. A combined wait consumes its
-//! operands straight to DONE. The first step of an `await` through the `am_send` slot may run
-//! a wait that can complete inline (a channel receive with a message ready, in a task with no
-//! cancellation due): FRESH -> INLINE -> DONE, never leaving the coroutine, as an `await` of a
+//! operands straight to DONE. The first step of an `await` through the `am_send` slot (any first
+//! step, for a Waiter made only to be awaited: `__anext__`'s) may run a wait that can complete
+//! inline (a channel receive with a message ready, in a task with no cancellation due): FRESH -> INLINE -> DONE, never leaving the coroutine, as an `await` of a
 //! ready result does in asyncio; if the wait cannot complete, INLINE -> ASKED, which is OFFERED
 //! plus "the source was just asked" (the scheduler then parks the task without asking again).
 //!
@@ -38,7 +38,7 @@ use super::checkpoint::{Checkpoint, CheckpointWait};
 use super::combined::{AllWait, AnyWait};
 use super::event::Event;
 pub(crate) use super::source::WaitKind;
-use super::source::WaitSource;
+use super::source::{Inline, WaitSource};
 use crate::py::{SendSlot, Sent};
 use crate::task::Spawned;
 use crate::time::Timeout;
@@ -297,12 +297,14 @@ impl Waiter {
     /// too). Only in a running task with no cancellation to deliver: a task that may have one
     /// goes to the scheduler, which checks it before the source is asked, as for every wait.
     /// `None`: the await suspends as usual (ASKED when the source was asked).
-    fn complete_inline<'py>(&self, py: Python<'py>) -> Option<Sent<'py>> {
+    fn complete_inline<'py>(&self, py: Python<'py>, from_slot: bool) -> Option<Sent<'py>> {
         let WaitKind::Source(source) = &self.kind else {
             return None;
         };
-        if !source.completes_inline() {
-            return None;
+        match source.completes_inline() {
+            Inline::Never => return None,
+            Inline::WhenAwaited if !from_slot => return None,
+            Inline::WhenAwaited | Inline::AnyStep => {}
         }
         crate::runtime::with_running_task(|task| {
             // SAFETY: `with_running_task` gives the task this thread runs.
@@ -332,17 +334,15 @@ impl Waiter {
 
     /// One step of an `await` (or `yield from`) of this Waiter: `send(value)`, where `__next__` is
     /// `send(None)`. The one state machine behind `__next__`, `send` and the `am_send` slot;
-    /// `from_slot`: called by the slot, where a first step may complete the wait inline.
+    /// `from_slot`: called by the slot, where any wait that can may complete inline.
     fn step<'py>(slf: &Bound<'py, Self>, value: &Bound<'py, PyAny>, from_slot: bool) -> Sent<'py> {
         let this = slf.get();
         match this.state.load(Ordering::Acquire) {
             // First step of an `await`: suspend by yielding ourselves to the scheduler, unless
             // the wait resolves right here.
             FRESH if value.is_none() => {
-                if from_slot {
-                    if let Some(done) = this.complete_inline(slf.py()) {
-                        return done;
-                    }
+                if let Some(done) = this.complete_inline(slf.py(), from_slot) {
+                    return done;
                 }
                 // Lost only to a take (another thread yielding it too): its error comes there;
                 // or left ASKED by `complete_inline`.
@@ -503,7 +503,9 @@ impl Waiter {
     fn __next__(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
         match Self::step(slf, &slf.py().None().into_bound(slf.py()), false) {
             Sent::Yield(yielded) => Ok(Some(yielded.unbind())),
-            Sent::Return(_) => Ok(None),
+            Sent::Return(value) if value.is_none() => Ok(None),
+            // An await that completed in its first step (`complete_inline`) ends with its value.
+            Sent::Return(value) => Err(crate::py::stop_iteration(&value)),
             Sent::Raise(err) => Err(err),
         }
     }

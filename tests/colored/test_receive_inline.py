@@ -117,23 +117,46 @@ def test_outside_a_task_an_await_still_yields_its_waiter():
 
 def test_a_coroutine_stepped_by_hand_in_a_task():
     # Where `await` steps the Waiter through its `am_send` slot (3.11), the await completes in
-    # the coroutine's first step; from 3.12 on `await` calls `__next__`, which never completes
-    # a wait, and the step hands back the Waiter. Either way the message is not lost.
+    # the coroutine's first step; from 3.12 on `await` calls `__next__`, which completes only an
+    # `__anext__` Waiter (made for `async for` to await), and otherwise hands back the Waiter.
+    # Either way no message is lost.
     sender, receiver = channel.unbounded()
 
     async def main():
-        sender.send('ready')
+        sender.send('by async for')
+        sender.send('by receive')
+        coroutine = first_of_async_for(receiver)
+        with pytest.raises(StopIteration) as stop:
+            coroutine.send(None)
+        got = [stop.value.value]
         coroutine = receive(receiver)
         if sys.version_info < (3, 12):
             with pytest.raises(StopIteration) as stop:
                 coroutine.send(None)
-            return stop.value.value
-        waiter = coroutine.send(None)
-        assert type(waiter).__name__ == 'Waiter'
-        coroutine.close()
-        return receiver.receive_nowait()
+            got.append(stop.value.value)
+        else:
+            waiter = coroutine.send(None)
+            assert type(waiter).__name__ == 'Waiter'
+            coroutine.close()
+            got.append(receiver.receive_nowait())
+        return got
 
-    assert run_bounded(main()) == 'ready'
+    assert run_bounded(main()) == ['by async for', 'by receive']
+
+
+def test_stepping_an_anext_waiter_by_hand_ends_with_the_message():
+    sender, receiver = channel.unbounded()
+
+    async def main():
+        got = []
+        for step in (next, lambda waiter: waiter.__next__()):
+            sender.send(len(got))
+            with pytest.raises(StopIteration) as stop:
+                step(receiver.__anext__())
+            got.append(stop.value.value)
+        return got
+
+    assert run_bounded(main()) == [0, 1]
 
 
 def test_iterating_a_receive_waiter_never_takes_a_message():
@@ -161,16 +184,16 @@ def test_a_traced_await_receives_the_message():
         return tracer
 
     async def main():
-        sender.send('first')
-        sender.send('second')
+        for message in ('first', 'second', 'third'):
+            sender.send(message)
         sys.settrace(tracer)
         try:
-            got = await receiver.receive()
+            got = [await receiver.receive(), await first_of_async_for(receiver)]
         finally:
             sys.settrace(None)
         return got, receiver.receive_nowait()
 
-    assert run_bounded(main()) == ('first', 'second')
+    assert run_bounded(main()) == (['first', 'second'], 'third')
 
 
 def test_yield_from_and_a_spawned_waiter_receive_a_ready_message():
@@ -258,3 +281,19 @@ def test_cancel_from_another_worker_stops_a_consumer_that_never_waits():
         rest.append(message)
     assert got + rest == list(range(total))
     assert rest, 'the consumer drained everything: the cancel was not delivered at a receive'
+
+
+def test_the_anext_builtin_with_and_without_a_default():
+    sender, receiver = channel.unbounded()
+
+    async def main():
+        sender.send('a')
+        sender.send('b')
+        got = [await anext(receiver, 'default'), await anext(receiver)]
+        sender.close()
+        got.append(await anext(receiver, 'default'))
+        with pytest.raises(StopAsyncIteration):
+            await anext(receiver)
+        return got
+
+    assert run_bounded(main()) == ['a', 'b', 'default']

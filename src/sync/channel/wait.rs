@@ -27,7 +27,7 @@ use super::core::{ChannelCore, Sending, Take};
 use super::sentinels;
 use crate::errors::ChannelClosedError;
 use crate::task::{Outcome, Tag, Task};
-use crate::wait::{OnCancel, ParkedTask, Registered, Resumed, WaitSource};
+use crate::wait::{Inline, OnCancel, ParkedTask, Registered, Resumed, WaitSource};
 
 /// What a receive gives once the channel is closed and drained.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,8 +125,12 @@ impl WaitSource for ReceiveWait {
         }
     }
 
-    fn completes_inline(&self) -> bool {
-        true
+    fn completes_inline(&self) -> Inline {
+        // `__anext__`'s Waiters exist for `async for` to await them.
+        match self.on_closed {
+            OnClosed::StopIteration => Inline::AnyStep,
+            OnClosed::Raise | OnClosed::Sentinel => Inline::WhenAwaited,
+        }
     }
 
     fn combinable(&self) -> bool {
