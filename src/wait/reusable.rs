@@ -4,10 +4,10 @@
 //! A Waiter is single use, but once the task that yielded or awaited it is done with it, nothing
 //! can tell it from a new one: its state is all it remembers. A loop of `yield receiver.next()`
 //! would otherwise allocate, initialise and free a Python object per message (on 3.11,
-//! `receiver.next()` and dropping the result: 56 ns with a new Waiter, 29 ns with the kept one). So each operation keeps its last Waiter, and
-//! when the kept one's reference count is 1 (only this keeper holds it: no task is awaiting it, no
-//! user variable names it) it is reset to FRESH and given out again; otherwise a new one is made
-//! and kept instead.
+//! `receiver.next()` and dropping the result: 56 ns with a new Waiter, 29 ns with the kept one).
+//! So each operation keeps its last Waiter, and when the kept one's reference count is 1 (only
+//! this keeper holds it: no task is awaiting it, no user variable names it) it is reset to FRESH
+//! and given out again; otherwise a new one is made and kept instead.
 //!
 //! Only with a GIL: there the reference count is an exact plain integer, changed only by threads
 //! holding the GIL, so a count of 1 read under the GIL stays 1 until this thread hands the object

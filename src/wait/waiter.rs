@@ -18,9 +18,10 @@
 //! waited on, which raises instead of yielding itself forever. A combined wait consumes its
 //! operands straight to DONE. The first step of an `await` through the `am_send` slot (any first
 //! step, for a Waiter made only to be awaited: `__anext__`'s) may run a wait that can complete
-//! inline (a channel receive with a message ready, in a task with no cancellation due): FRESH -> INLINE -> DONE, never leaving the coroutine, as an `await` of a
-//! ready result does in asyncio; if the wait cannot complete, INLINE -> ASKED, which is OFFERED
-//! plus "the source was just asked" (the scheduler then parks the task without asking again).
+//! inline (a channel receive with a message ready, in a task with no cancellation due):
+//! FRESH -> INLINE -> DONE, never leaving the coroutine, as an `await` of a ready result does in
+//! asyncio; if the wait cannot complete, INLINE -> ASKED, which is OFFERED plus "the source was
+//! just asked" (the scheduler then parks the task without asking again).
 //!
 //! One function, `step`, is that state machine for `__next__`, `send` and the type's `am_send`
 //! slot (`py/send_slot.rs`), through which an `await` that resumes with a value returns it
