@@ -254,7 +254,7 @@ def test_cancel_from_another_worker_stops_a_consumer_that_never_waits():
     # the channel.
     sender, receiver = channel.unbounded()
     scopes, got = [], []
-    total = 500_000
+    total = 200_000
     for message in range(total):
         sender.send(message)
 
@@ -265,6 +265,11 @@ def test_cancel_from_another_worker_stops_a_consumer_that_never_waits():
                 got.append(message)
                 if len(got) == 1_000:
                     started.set()
+                # About a microsecond a message: draining everything takes a good fraction of
+                # a second, plenty for the cancel to arrive while it runs (with a GIL, the
+                # cancelling worker gets its turn within a switch interval).
+                for _ in range(20):
+                    pass
         return 'cancelled'
 
     started = tonio.Event()
