@@ -5,17 +5,21 @@ ones taking ``threads`` run on four workers too.
 """
 
 import sys
+import sysconfig
 
 import pytest
-from tests.conftest import FREE_THREADED, run_bounded
+from tests.conftest import run_bounded
 
 import tonio
 from tonio.sync import channel
 
 RECEIVE_FORMS = ['receive', 'next', '__anext__']
 
+# The build, not whether the GIL is on: a free-threaded build never reuses (`wait/reusable.rs`).
+FREE_THREADED_BUILD = bool(sysconfig.get_config_var('Py_GIL_DISABLED'))
 
-@pytest.mark.skipif(FREE_THREADED, reason='free-threaded builds make a new Waiter every time')
+
+@pytest.mark.skipif(FREE_THREADED_BUILD, reason='free-threaded builds make a new Waiter every time')
 @pytest.mark.parametrize('form', RECEIVE_FORMS)
 def test_a_receive_loop_reuses_one_waiter(form):
     sender, receiver = channel.unbounded()
@@ -36,7 +40,7 @@ def test_a_receive_loop_reuses_one_waiter(form):
     assert len(seen) == 1
 
 
-@pytest.mark.skipif(FREE_THREADED, reason='free-threaded builds make a new Waiter every time')
+@pytest.mark.skipif(FREE_THREADED_BUILD, reason='free-threaded builds make a new Waiter every time')
 def test_an_await_loop_reuses_one_waiter():
     sender, receiver = channel.unbounded()
     seen = set()
