@@ -8,7 +8,10 @@ mod async_exc;
 mod attached;
 mod context;
 mod coroutine;
+mod finalizing;
 mod handled;
+#[cfg(not(Py_GIL_DISABLED))]
+mod refcount;
 mod send_slot;
 
 pub(crate) use async_exc::{absorb_pending, raise_in, thread_ident};
@@ -17,5 +20,8 @@ pub(crate) use context::{copy_current_context, ContextGuard};
 pub(crate) use coroutine::{
     already_owned, check_unstarted, expect_coroutine, is_coroutine, life, resume, start, Life, Step,
 };
+pub(crate) use finalizing::finalizing;
 pub(crate) use handled::handling;
+#[cfg(not(Py_GIL_DISABLED))]
+pub(crate) use refcount::sole_reference;
 pub(crate) use send_slot::{install as install_send_slot, stop_iteration, SendSlot, Sent};

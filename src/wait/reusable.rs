@@ -65,8 +65,7 @@ impl ReusableWaiter {
         // come back here.
         // SAFETY: we hold the GIL (see the `Sync` impl) and the borrow ends at once.
         if let Some(waiter) = unsafe { &*self.kept.get() } {
-            // SAFETY: a live object (the cell owns a reference), read under the GIL.
-            if unsafe { pyo3::ffi::Py_REFCNT(waiter.as_ptr()) } == 1 {
+            if crate::py::sole_reference(py, waiter) {
                 // SAFETY: nobody else holds it (a reference count of 1 under the GIL): it is
                 // ours to reset.
                 unsafe { waiter.get().reset() };
