@@ -2,10 +2,10 @@
 //!
 //! Threads start on demand, up to `blocking_threadpool_size`; a job that finds every thread busy
 //! at the cap waits in the queue (never fails). A thread idle for `blocking_threadpool_idle_ttl`
-//! exits. Each job attaches to the interpreter only while it runs, so an idle pool costs nothing
-//! on a GIL build. A job's result goes into its join group, which wakes whoever yielded/awaited
-//! it; if that waiter was cancelled meanwhile, the result is dropped there and the thread simply
-//! takes the next job.
+//! exits. A thread attaches to the interpreter once and detaches while it waits for a job, so an
+//! idle pool holds no GIL. A job's result goes into its join group, which wakes whoever
+//! yielded/awaited it; if that waiter was cancelled meanwhile, the result is dropped there and
+//! the thread simply takes the next job.
 //!
 //! `PoolSynced` (queue, thread and idle counts) lives under one mutex with a condvar; jobs are
 //! handed over through the queue, never directly, so a thread that times out while a job is
@@ -255,16 +255,37 @@ impl BlockingPool {
 
 /// A pool thread. It holds its runtime until it exits; `shutdown` (run when the runtime closes)
 /// stops and joins every thread, which breaks that cycle.
+///
+/// Attached once for the thread's life, detached while it waits for a job: attaching per job
+/// made and tore down a thread state each time, which on a free-threaded build also abandons the
+/// thread's allocator heaps for every later allocation to scan (most of the pool's CPU in
+/// `benches/processes.py` on 3.13t).
 fn thread_main(runtime: Arc<Shared>) {
     current::enter_blocking(Arc::clone(&runtime));
     let pool = runtime.blocking();
-    let mut returning = false;
-    // Known once: where a cancelled waiter's CancelledError is sent (see `interrupt.rs`).
-    let thread = Python::attach(|py| thread_ident(py).unwrap_or(0));
-    while let Some(job) = pool.next_job(returning) {
-        Python::attach(|py| job.run(py, pool, thread));
-        runtime.blocking_job_finished();
-        returning = true;
-    }
+    Python::attach(|py| {
+        // Known once: where a cancelled waiter's CancelledError is sent (see `interrupt.rs`).
+        let thread = thread_ident(py).unwrap_or(0);
+        let mut returning = false;
+        while let Some(job) = py.detach(|| wait_for_job(pool, returning)) {
+            job.run(py, pool, thread);
+            runtime.blocking_job_finished();
+            returning = true;
+        }
+    });
     current::exit();
+}
+
+/// The next job (detached), or None when the thread is to exit.
+fn wait_for_job(pool: &BlockingPool, returning: bool) -> Option<Job> {
+    let job = pool.next_job(returning);
+    if job.is_none() && crate::py::finalizing() {
+        // The process is ending (a runtime left running on a daemon thread): re-attaching to
+        // exit would have CPython end this thread mid-Rust-frame. Stay out, as its parked
+        // workers do.
+        loop {
+            std::thread::park();
+        }
+    }
+    job
 }

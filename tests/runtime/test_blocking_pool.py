@@ -123,3 +123,26 @@ def test_an_interrupted_blocking_call_leaves_no_pending_signal():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == 'traced True'
+
+
+def test_a_pool_thread_keeps_one_thread_state_across_jobs():
+    # A pool thread attaches to the interpreter once for its life (attaching per job made and
+    # tore down a thread state each time: costly, and on a free-threaded build most of the
+    # subprocess benchmark's CPU). So, as in a ThreadPoolExecutor, a thread-local value a job
+    # sets is there for the next job on the same thread.
+    local = threading.local()
+
+    def first():
+        local.value = 'set by the first job'
+        return threading.get_ident()
+
+    def second():
+        return threading.get_ident(), getattr(local, 'value', None)
+
+    def main():
+        thread = yield tonio.spawn_blocking(first)
+        return thread, (yield tonio.spawn_blocking(second))
+
+    thread, (again, value) = run_bounded(main(), blocking_threadpool_size=1)
+    assert again == thread
+    assert value == 'set by the first job'
