@@ -24,7 +24,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use super::interrupt::CallControl;
-use crate::py::thread_ident;
+use crate::py::{new_context, thread_ident, ContextGuard};
 use crate::runtime::{current, Shared};
 use crate::task::SpawnedCore;
 
@@ -34,7 +34,8 @@ pub(crate) struct Job {
     pub(crate) args: Py<PyTuple>,
     pub(crate) kwargs: Option<Py<PyDict>>,
     /// The caller's `contextvars` context, copied (runtime option `context=True`): the call runs
-    /// in it, and what it changes there does not leak back.
+    /// in it, and what it changes there does not leak back. Without it, the call runs in a new,
+    /// empty context, so nothing a job sets is seen by the next job on its thread.
     pub(crate) context: Option<Py<PyAny>>,
     pub(crate) control: Arc<CallControl>,
     pub(crate) group: Arc<SpawnedCore>,
@@ -45,7 +46,10 @@ impl Job {
     fn call(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let kwargs = self.kwargs.as_ref().map(|kwargs| kwargs.bind(py));
         match &self.context {
-            None => self.function.bind(py).call(self.args.bind(py), kwargs),
+            None => {
+                let _fresh = ContextGuard::enter(new_context(py)?.into_bound(py))?;
+                self.function.bind(py).call(self.args.bind(py), kwargs)
+            }
             Some(context) => {
                 let mut args = vec![self.function.bind(py).clone()];
                 args.extend(self.args.bind(py).iter());

@@ -16,7 +16,7 @@ mod send_slot;
 
 pub(crate) use async_exc::{absorb_pending, raise_in, thread_ident};
 pub(crate) use attached::attached;
-pub(crate) use context::{copy_current_context, ContextGuard};
+pub(crate) use context::{copy_current_context, new_context, ContextGuard};
 pub(crate) use coroutine::{
     already_owned, check_unstarted, expect_coroutine, is_coroutine, life, resume, start, Life, Step,
 };

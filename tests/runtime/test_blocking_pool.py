@@ -1,5 +1,6 @@
 """The blocking pool grows on demand to its cap, queues past it, and shrinks after the idle TTL."""
 
+import contextvars
 import subprocess
 import sys
 import threading
@@ -146,3 +147,24 @@ def test_a_pool_thread_keeps_one_thread_state_across_jobs():
     thread, (again, value) = run_bounded(main(), blocking_threadpool_size=1)
     assert again == thread
     assert value == 'set by the first job'
+
+
+def test_a_job_does_not_see_the_context_variables_an_earlier_job_set():
+    # The thread state stays, but each job (without the runtime's context=True) runs in a new,
+    # empty contextvars context: what one job sets does not leak into the next on its thread.
+    variable = contextvars.ContextVar('variable', default='unset')
+
+    def first():
+        variable.set('set by the first job')
+        return threading.get_ident(), variable.get()
+
+    def second():
+        return threading.get_ident(), variable.get()
+
+    def main():
+        return (yield tonio.spawn_blocking(first)), (yield tonio.spawn_blocking(second))
+
+    (thread, seen_first), (again, seen_second) = run_bounded(main(), blocking_threadpool_size=1)
+    assert again == thread
+    assert seen_first == 'set by the first job'
+    assert seen_second == 'unset'
