@@ -283,10 +283,11 @@ fn thread_main(runtime: Arc<Shared>) {
 /// The next job (detached), or None when the thread is to exit.
 fn wait_for_job(pool: &BlockingPool, returning: bool) -> Option<Job> {
     let job = pool.next_job(returning);
-    if job.is_none() && crate::py::finalizing() {
-        // The process is ending (a runtime left running on a daemon thread): re-attaching to
-        // exit would have CPython end this thread mid-Rust-frame. Stay out, as its parked
-        // workers do.
+    if crate::py::finalizing() {
+        // The process is ending (a runtime left running on a daemon thread): re-attaching, to
+        // run a job or to exit, would have CPython end this thread mid-Rust-frame. Stay out, as
+        // its parked workers do (the job, if any, is kept: its waiter is ending too).
+        let _kept = job;
         loop {
             std::thread::park();
         }

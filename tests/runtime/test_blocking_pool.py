@@ -4,6 +4,7 @@ import contextvars
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from tests.conftest import run_bounded
@@ -168,3 +169,72 @@ def test_a_job_does_not_see_the_context_variables_an_earlier_job_set():
     assert again == thread
     assert seen_first == 'set by the first job'
     assert seen_second == 'unset'
+
+
+def test_a_cancel_that_comes_too_late_does_not_reach_the_next_job():
+    # time.sleep is a C function called directly: no bytecode runs in the call, so the
+    # CancelledError sent when the scope's deadline passes is still pending on the pool thread
+    # when the call returns. The thread keeps its thread state, so it must fire and be
+    # swallowed there, not in the next job queued on the same (only) thread.
+    def main():
+        with tonio.move_on_after(0.02):
+            yield tonio.spawn_blocking(time.sleep, 0.2)
+        return (yield tonio.spawn_blocking(lambda: sum(range(1000))))
+
+    assert run_bounded(main(), blocking_threadpool_size=1) == sum(range(1000))
+
+
+IDLE_POOL_AT_EXIT = """
+import os, sys, threading, time, types
+import tonio
+
+
+def job(_=None):
+    time.sleep(0.002)
+
+
+def main():
+    yield tonio.map_blocking(job, range(8))
+    started.set()
+    while True:
+        yield tonio.sleep(1)
+
+
+started = threading.Event()
+threading.Thread(
+    target=tonio.run,
+    args=(main(),),
+    kwargs={'blocking_threadpool_idle_ttl': 0.1},
+    daemon=True,
+).start()
+started.wait()
+
+
+class Slow:
+    def __del__(self, os=os, sys=sys, time=time):
+        # Runs once the interpreter is finalizing; the idle pool threads' TTL passes meanwhile.
+        os.write(1, f'finalizing {sys.is_finalizing()}\\n'.encode())
+        time.sleep(0.5)
+
+
+holder = types.ModuleType('holder')
+holder.slow = Slow()
+sys.modules['holder'] = holder
+del holder
+"""
+
+
+def test_idle_pool_threads_stay_out_while_the_interpreter_finalizes():
+    # A runtime left running on a daemon thread at exit: its idle pool threads' TTL passes while
+    # the interpreter finalizes. Re-attaching to exit then would have CPython end the thread
+    # inside Rust frames (an abort); they stay parked instead. In a subprocess: that failure is
+    # a crash.
+    done = subprocess.run(
+        [sys.executable, '-c', IDLE_POOL_AT_EXIT],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert 'finalizing True' in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 0, done.stderr
