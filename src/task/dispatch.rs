@@ -7,7 +7,9 @@
 //! - anything else: a TypeError thrown back into the coroutine that yielded it.
 //!
 //! A pending cancellation is checked *before* a source is asked to resolve at once, so a cancelled
-//! task never takes a hand-off (a lock, a message) it will not get to use.
+//! task never takes a hand-off (a lock, a message) it will not get to use. A cancellation to
+//! deliver, pending or terminal, goes through the source's `on_cancel`: a wait for spawned tasks
+//! cancels them and waits until they have unwound.
 
 use std::sync::Arc;
 
@@ -100,12 +102,12 @@ fn wait_on<'py>(
     };
     let deadline = timeout.deadline_from(now);
     let passed = deadline.0.zip(now).is_some_and(|(at, now)| at <= now);
-    let pending = task.state().take_cancel();
-    if !pending && recancel(py, task, core) {
-        return Dispatch::Continue(Err(cancelled_error()));
-    }
+    // A cancellation to deliver: pending, or terminal (`recancel`). Either way the source is
+    // told (`on_cancel`), so a wait for spawned tasks cancels them and waits until they have
+    // unwound instead of leaving them running behind the task.
+    let cancelled = task.state().take_cancel() || recancel(py, task, core);
     let source = match kind {
-        WaitKind::YieldNow | WaitKind::Sleep if pending => {
+        WaitKind::YieldNow | WaitKind::Sleep if cancelled => {
             return Dispatch::Continue(Err(cancelled_error()))
         }
         WaitKind::YieldNow => return Dispatch::Reschedule,
@@ -113,7 +115,7 @@ fn wait_on<'py>(
         WaitKind::Sleep => return Dispatch::Suspend(kind.clone(), deadline),
         WaitKind::Source(source) => source,
     };
-    if pending {
+    if cancelled {
         // A suspension point even when the wait could resolve at once.
         if source.on_cancel(task) == OnCancel::KeepWaiting {
             core.deferred_cancel = true;

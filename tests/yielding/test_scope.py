@@ -1,5 +1,7 @@
 """Scopes in generator syntax: waiting, cancelling, failures, nesting and deadlines."""
 
+import time
+
 import pytest
 from tests.conftest import run_bounded
 
@@ -459,3 +461,50 @@ def test_cancelled_caught_is_false_when_the_body_ended_first_or_the_cancel_came_
         return expired.cancelled_caught, finished.cancelled_caught, scopes[0].cancelled_caught
 
     assert run_bounded(main()) == (True, False, False)
+
+
+@pytest.mark.parametrize('wait_for', ['spawn', 'blocking'])
+def test_a_task_in_a_cancelled_scope_still_waits_for_what_it_spawns(wait_for, threads):
+    # The task swallowed its CancelledError once, so the scope's cancellation is delivered again
+    # at its next suspension point: a wait for spawned tasks, which are cancelled and waited for
+    # (they unwind first), never left running behind the task; or for a blocking call, which is
+    # stopped (at its next bytecode), never left running to its end.
+    log = []
+
+    def child():
+        try:
+            yield tonio.sleep(10)
+        finally:
+            log.append('child unwinding')
+            yield tonio.sleep(0.02)
+            log.append('child done')
+
+    def blocking():
+        end = time.monotonic() + 0.1
+        while time.monotonic() < end:
+            time.sleep(0.001)
+        log.append('blocking call ran to its end')
+
+    def main():
+        with tonio.scope() as scope:
+            scope.cancel()
+            try:
+                yield tonio.sleep(1)
+            except tonio.CancelledError:
+                log.append('swallowed')
+            try:
+                if wait_for == 'spawn':
+                    yield tonio.spawn(child())
+                else:
+                    yield tonio.spawn_blocking(blocking)
+            except tonio.CancelledError:
+                log.append('cancelled')
+                raise
+        log.append('after the scope')
+        yield tonio.sleep(0.2)
+
+    run_bounded(main(), threads=threads)
+    if wait_for == 'spawn':
+        assert log == ['swallowed', 'child unwinding', 'child done', 'cancelled', 'after the scope']
+    else:
+        assert log == ['swallowed', 'cancelled', 'after the scope']
