@@ -194,7 +194,10 @@ fn woken<'py>(
 ) -> Woken<'py> {
     let resume = leave_wait(task, core, start);
     let kind = match resume {
-        Resume::Throw(err) => return Woken::Value(Err(*err)),
+        Resume::Throw(err) => {
+            core.deferred_cancel = false;
+            return Woken::Value(Err(*err));
+        }
         Resume::Wait(kind) => kind,
     };
     if start.cancelled || core.deferred_cancel {
@@ -326,10 +329,14 @@ fn cancelled_at_suspension(
         core.deferred_cancel = true;
         return prepare_suspension(task, core, kind, deadline);
     }
-    // Deliver it at this suspension point; the source never saw the task parked.
+    // Deliver it at this suspension point; the source never saw the task parked. A deferred
+    // cancel an earlier KeepWaiting recorded is delivered now too: left set, it would disable the
+    // task's next terminal cancel and turn its next wake-up (a hand-off included) into a
+    // CancelledError.
     if let Some(source) = kind.source() {
         source.abandon();
     }
+    core.deferred_cancel = false;
     core.timer_armed = false;
     core.resume = Resume::Throw(Box::new(cancelled_error()));
     After::Reschedule
