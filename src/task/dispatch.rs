@@ -151,12 +151,8 @@ fn recancel(py: Python<'_>, task: &Arc<Task>, core: &TaskCore) -> bool {
     if core.deferred_cancel {
         return false;
     }
-    let cancelled = task.state().is_doomed() || {
-        // SAFETY: this worker runs the task, and only atomics are read while it is borrowed.
-        let scopes = unsafe { task.scopes_if_any() };
-        scopes.is_some_and(|scopes| scopes.active.iter().any(|scope| scope.is_cancelled()))
-    };
-    if !cancelled {
+    // SAFETY: this worker runs the task.
+    if !unsafe { task.doomed_or_in_cancelled_scope() } {
         return false;
     }
     let exception = py.get_type::<CancelledError>();

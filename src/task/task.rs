@@ -260,20 +260,28 @@ impl Task {
         unsafe { &mut *self.scopes.get() }.as_deref_mut()
     }
 
-    /// Whether the task's next suspension point may have a cancellation to deliver: one is
-    /// pending, the task was cancelled from outside, or one of its active scopes is cancelled.
-    /// (Whether it then raises is `dispatch`'s call; this only says "not for certain nothing".)
+    /// Whether the task's cancellation is terminal: it was cancelled from outside, or one of its
+    /// active scopes is cancelled (`dispatch::recancel` decides whether that raises now).
     ///
     /// # Safety
     /// Only the thread running the task may call this (it reads the task's scopes).
-    pub(crate) unsafe fn may_be_cancelled(&self) -> bool {
-        let state = self.state();
-        state.cancel_pending()
-            || state.is_doomed()
+    pub(crate) unsafe fn doomed_or_in_cancelled_scope(&self) -> bool {
+        self.state().is_doomed()
             // SAFETY: the caller runs the task (nothing else changes its scopes meanwhile); only
             // atomics are read while they are borrowed.
             || unsafe { (*self.scopes.get()).as_deref() }
                 .is_some_and(|scopes| scopes.active.iter().any(|scope| scope.is_cancelled()))
+    }
+
+    /// Whether the task's next suspension point may have a cancellation to deliver: one is
+    /// pending, or it is terminal. (Whether it then raises is `dispatch`'s call; this only says
+    /// "not for certain nothing".)
+    ///
+    /// # Safety
+    /// As for `doomed_or_in_cancelled_scope`.
+    pub(crate) unsafe fn may_be_cancelled(&self) -> bool {
+        // SAFETY: the caller's contract is the same.
+        self.state().cancel_pending() || unsafe { self.doomed_or_in_cancelled_scope() }
     }
 
     /// Wakes the task from suspension `epoch`; a no-op if something else woke it first.
