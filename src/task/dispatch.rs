@@ -22,7 +22,7 @@ use super::task::{Task, TaskCore};
 use crate::errors::CancelledError;
 use crate::py;
 use crate::time::{Deadline, Timeout};
-use crate::wait::{OnCancel, Resumed, WaitKind, Waiter};
+use crate::wait::{OnCancel, Resumed, Taken, WaitKind, Waiter};
 
 /// How deep `yield subgenerator()` may nest inside one task.
 const MAX_STACK_DEPTH: usize = 10_000;
@@ -51,21 +51,19 @@ pub(super) fn dispatch<'py>(
     // `ReusableWaiter` relies on a parked task not holding it.
     if let Ok(waiter) = yielded.cast::<Waiter>() {
         return match waiter.get().take() {
-            Ok(taken) => wait_on(
-                py,
-                task,
-                core,
-                taken.kind,
-                taken.timeout,
-                taken.payload,
-                taken.asked,
-            ),
+            Ok(taken) => wait_on(py, task, core, taken),
             Err(err) => Dispatch::Continue(Err(err)),
         };
     }
     if let Ok(spawned) = yielded.cast::<Spawned>() {
         let kind = spawned.get().wait_kind();
-        return wait_on(py, task, core, &kind, Timeout::Never, None, false);
+        let taken = Taken {
+            kind: &kind,
+            timeout: Timeout::Never,
+            payload: None,
+            asked: false,
+        };
+        return wait_on(py, task, core, taken);
     }
     if py::is_coroutine(&yielded) {
         if core.stack.len() >= MAX_STACK_DEPTH {
@@ -84,16 +82,18 @@ pub(super) fn dispatch<'py>(
 /// first (then it is dropped: nothing was sent). `asked`: the await's first step just found the
 /// source unable to resolve it (`Waiter::complete_inline`), so it is not asked again before the
 /// task parks (registering checks once more, under the source's lock).
-#[allow(clippy::too_many_arguments)]
 fn wait_on<'py>(
     py: Python<'py>,
     task: &Arc<Task>,
     core: &mut TaskCore,
-    kind: &WaitKind,
-    timeout: Timeout,
-    payload: Option<Py<PyAny>>,
-    asked: bool,
+    taken: Taken<'_>,
 ) -> Dispatch<'py> {
+    let Taken {
+        kind,
+        timeout,
+        payload,
+        asked,
+    } = taken;
     let clock = task.runtime().clock();
     // One reading of the clock serves the deadline and the checks against it.
     let now = match timeout {

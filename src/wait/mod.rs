@@ -19,4 +19,4 @@ pub(crate) use parked::{Claim, Parked, ParkedTask};
 pub(crate) use queue::{QueueKey, WaitQueue};
 pub(crate) use reusable::ReusableWaiter;
 pub(crate) use source::{Inline, OnCancel, Registered, Resumed, WaitKind, WaitSource};
-pub(crate) use waiter::{sleep, sleep_until, yield_now, Waiter};
+pub(crate) use waiter::{sleep, sleep_until, yield_now, Taken, Waiter};
