@@ -72,6 +72,13 @@ def test_bad_pool_options_are_rejected(options, error):
         tonio.runtime(**options)
 
 
+def run_python(source):
+    """Runs ``source`` in a fresh interpreter (a crash or a hang fails the test, not pytest)."""
+    return subprocess.run(
+        [sys.executable, '-c', source], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
 INTERRUPT_THEN_TRACE = """
 import sys, time
 import tonio
@@ -116,13 +123,7 @@ def test_an_interrupted_blocking_call_leaves_no_pending_signal():
     # "asynchronous exception pending" signal set for good: every thread then kept entering the
     # pending-work handler, and on 3.11 a traced function looped forever on its first
     # instruction. In a subprocess: that failure is a hang.
-    done = subprocess.run(
-        [sys.executable, '-c', INTERRUPT_THEN_TRACE],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    done = run_python(INTERRUPT_THEN_TRACE)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == 'traced True'
 
@@ -229,12 +230,6 @@ def test_idle_pool_threads_stay_out_while_the_interpreter_finalizes():
     # the interpreter finalizes. Re-attaching to exit then would have CPython end the thread
     # inside Rust frames (an abort); they stay parked instead. In a subprocess: that failure is
     # a crash.
-    done = subprocess.run(
-        [sys.executable, '-c', IDLE_POOL_AT_EXIT],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    done = run_python(IDLE_POOL_AT_EXIT)
     assert 'finalizing True' in done.stdout, done.stdout + done.stderr
     assert done.returncode == 0, done.stderr
