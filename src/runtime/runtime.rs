@@ -134,8 +134,12 @@ impl Runtime {
         }
     }
 
+    /// Closes the runtime: stops its workers and blocking threads and finalizes what is left.
+    /// Once the interpreter is finalizing, it only marks the runtime closed: a parked worker woken
+    /// to exit would re-attach, and CPython ends a thread that attaches then mid-Rust-frame (or
+    /// aborts the process); the workers stay parked and end with the process.
     fn shutdown(&self, py: Python<'_>) {
-        if self.closed.swap(true, Ordering::AcqRel) {
+        if self.closed.swap(true, Ordering::AcqRel) || crate::py::finalizing() {
             return;
         }
         self.shared.begin_shutdown();
@@ -194,6 +198,12 @@ impl Runtime {
             return Err(PyRuntimeError::new_err(
                 "cannot create a tonio runtime inside a running tonio task (yield or await the \
                  coroutine instead, or spawn() it)",
+            ));
+        }
+        if crate::py::finalizing() {
+            // Its workers could not attach to the interpreter to run anything.
+            return Err(PyRuntimeError::new_err(
+                "cannot create a tonio runtime while the interpreter is shutting down",
             ));
         }
         let options = Options {
@@ -297,17 +307,7 @@ impl Drop for Runtime {
         if self.closed.load(Ordering::Acquire) {
             return;
         }
-        Python::try_attach(|py| {
-            // Once the interpreter is finalizing, a worker that tries to re-attach is terminated
-            // by CPython mid-Rust-frame; leave parked workers parked (the process is ending).
-            let finalizing = py
-                .import("sys")
-                .and_then(|sys| sys.call_method0("is_finalizing"))
-                .and_then(|value| value.extract::<bool>())
-                .unwrap_or(true);
-            if !finalizing {
-                self.shutdown(py);
-            }
-        });
+        // `shutdown` leaves parked workers parked once the interpreter is finalizing.
+        Python::try_attach(|py| self.shutdown(py));
     }
 }

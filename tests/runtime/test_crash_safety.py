@@ -360,3 +360,62 @@ def test_an_internal_panic_fails_the_task_and_the_runtime_goes_on():
     """,
         stderr='deliberate panic',
     )
+
+
+FINALIZER = """
+import sys
+import tonio
+from tonio._tonio import Runtime
+
+def main():
+    yield tonio.sleep(0.001)
+    return 42
+
+class Holder:
+    # Collected with its reference cycle once the interpreter is finalizing (after atexit).
+    def __init__(self):
+        self.runtime = Runtime(threads=THREADS)
+        assert self.runtime.run_until_complete(main()) == 42
+        self.cycle = self
+
+    def __del__(self):
+        print('finalizing', sys.is_finalizing(), flush=True)
+        ACTION
+        print('done', flush=True)
+
+Holder()
+"""
+
+
+@pytest.mark.parametrize('threads', THREADS)
+@pytest.mark.parametrize(
+    'action',
+    [
+        # Its parked workers cannot re-attach to exit: they are left parked, the runtime closed.
+        'self.runtime.close(); assert self.runtime.closed',
+        # Dropped unclosed: the same.
+        'del self.runtime',
+        # A new runtime's workers could never attach: a clear error instead.
+        """
+        try:
+            Runtime(threads=THREADS)
+        except RuntimeError as error:
+            assert 'shutting down' in str(error), error
+        else:
+            raise AssertionError('a runtime was created during finalization')
+        """,
+    ],
+    ids=['close', 'drop', 'create'],
+)
+def test_a_runtime_met_while_the_interpreter_finalizes(threads, action):
+    action = textwrap.indent(textwrap.dedent(action).strip(), ' ' * 8).strip()
+    script = FINALIZER.replace('ACTION', action).replace('THREADS', str(threads))
+    done = subprocess.run(
+        [sys.executable, '-X', 'faulthandler', '-c', script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, f'exit {done.returncode}\n{done.stdout}\n{done.stderr}'
+    assert done.stdout.split() == ['finalizing', 'True', 'done'], done.stdout + done.stderr
+    assert done.stderr == '', done.stderr
