@@ -80,9 +80,15 @@ class SocketStream(Stream):
 
     def send_all(self, data: Any) -> Any:
         """Sends every byte of ``data`` (bytes-like)."""
-        if self.socket._eof:
+        # The stream's two hot paths inline `_scheduled()`'s first check: one Python frame less
+        # per call (about 250 of 800 ns on 3.13t, whose interpreter does not specialize).
+        socket = self.socket
+        if socket._eof:
             raise RuntimeError("can't send data after send_eof()")
-        return self.socket._scheduled()._send_all(data)
+        io = socket._io
+        if io is None or not io._on_current_runtime():
+            io = socket._scheduled()
+        return io._send_all(data)
 
     def send_eof(self) -> None:
         """Closes the sending side (the peer reads EOF); receiving still works."""
@@ -94,7 +100,10 @@ class SocketStream(Stream):
     def receive_some(self, max_bytes: int | None = None) -> Any:
         """The bytes available (at least one, at most ``max_bytes``, default 64 KiB), waiting
         for some if none are; ``b""`` at end of stream."""
-        return self.socket._scheduled()._receive_some(max_bytes, stream=True)
+        io = self.socket._io
+        if io is None or not io._on_current_runtime():
+            io = self.socket._scheduled()
+        return io._receive_some(max_bytes, stream=True)
 
     def wait_readable(self, timeout: float | None = None) -> Any:
         """Waits until data can be read: True, or False when ``timeout`` seconds pass first."""
