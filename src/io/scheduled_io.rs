@@ -20,7 +20,7 @@ use pyo3::pybacked::PyBackedBytes;
 
 use super::transfer::{Busy, Receive, Send, DEFAULT_RECEIVE};
 use crate::reactor::{closed_while_waiting, Direction, IoCore, IoToken, ReadyWait};
-use crate::runtime::{calling_runtime, Shared};
+use crate::runtime::{calling_runtime, is_current_runtime, Shared};
 use crate::time::Timeout;
 use crate::wait::{WaitKind, Waiter};
 
@@ -52,6 +52,28 @@ impl ScheduledIO {
         }
         let source = Arc::clone(&self.ready[direction.index()]);
         Ok(Some(Waiter::new(WaitKind::Source(source), timeout)))
+    }
+
+    fn receive_some(&self, max_bytes: Option<i64>, stream: bool) -> PyResult<Waiter> {
+        let max_bytes = match max_bytes {
+            None => DEFAULT_RECEIVE,
+            Some(count) if count >= 1 => usize::try_from(count).unwrap_or(usize::MAX).min(1 << 30),
+            Some(count) => {
+                return Err(PyValueError::new_err(format!(
+                    "max_bytes must be at least 1, got {count}"
+                )))
+            }
+        };
+        let receive = Receive::new(
+            Arc::clone(&self.io),
+            Arc::clone(&self.reading),
+            max_bytes,
+            stream,
+        );
+        Ok(Waiter::new(
+            WaitKind::Source(Arc::new(receive)),
+            Timeout::Never,
+        ))
     }
 
     fn shutdown(&self) {
@@ -119,25 +141,24 @@ impl ScheduledIO {
     /// `Receive`).
     #[pyo3(signature = (max_bytes = None, *, stream = false))]
     fn _receive_some(&self, max_bytes: Option<i64>, stream: bool) -> PyResult<Waiter> {
-        let max_bytes = match max_bytes {
-            None => DEFAULT_RECEIVE,
-            Some(count) if count >= 1 => usize::try_from(count).unwrap_or(usize::MAX).min(1 << 30),
-            Some(count) => {
-                return Err(PyValueError::new_err(format!(
-                    "max_bytes must be at least 1, got {count}"
-                )))
-            }
-        };
-        let receive = Receive::new(
-            Arc::clone(&self.io),
-            Arc::clone(&self.reading),
-            max_bytes,
-            stream,
-        );
-        Ok(Waiter::new(
-            WaitKind::Source(Arc::new(receive)),
-            Timeout::Never,
-        ))
+        self.receive_some(max_bytes, stream)
+    }
+
+    /// `SocketStream.receive_some` in one call: `_receive_some(max_bytes, stream=True)` if this
+    /// registration belongs to the calling thread's runtime, else None (the stream registers
+    /// its socket again first).
+    #[pyo3(signature = (max_bytes = None))]
+    fn _stream_receive(&self, max_bytes: Option<i64>) -> PyResult<Option<Waiter>> {
+        if !is_current_runtime(&self.runtime) {
+            return Ok(None);
+        }
+        self.receive_some(max_bytes, true).map(Some)
+    }
+
+    /// `SocketStream.send_all` in one call: `_send_all(data)` if this registration belongs to
+    /// the calling thread's runtime, else None (as `_stream_receive`).
+    fn _stream_send_all(&self, data: PyBackedBytes) -> Option<Waiter> {
+        is_current_runtime(&self.runtime).then(|| self._send_all(data))
     }
 
     /// Sends every byte of `data` (bytes-like), waiting for the descriptor as needed: a Waiter.
@@ -171,8 +192,7 @@ impl ScheduledIO {
 
     /// Whether this registration belongs to the runtime the calling thread works for.
     fn _on_current_runtime(&self) -> bool {
-        crate::runtime::current_runtime()
-            .is_some_and(|runtime| Arc::ptr_eq(&runtime, &self.runtime))
+        is_current_runtime(&self.runtime)
     }
 
     /// Tasks waiting on this descriptor right now.

@@ -80,6 +80,19 @@ pub(crate) fn current_runtime() -> Option<Arc<Shared>> {
     CURRENT.with(|current| current.borrow().runtime.clone())
 }
 
+/// Whether the calling thread works for `runtime`: `current_runtime()` without cloning the `Arc`
+/// (a hot check on every stream operation, where every worker touching the shared count would
+/// bounce its cache line between them).
+pub(crate) fn is_current_runtime(runtime: &Arc<Shared>) -> bool {
+    CURRENT.with(|current| {
+        current
+            .borrow()
+            .runtime
+            .as_ref()
+            .is_some_and(|current| Arc::ptr_eq(current, runtime))
+    })
+}
+
 /// The runtime of the calling thread, or the error for calling `what` from anywhere else.
 pub(crate) fn calling_runtime(what: &str) -> PyResult<Arc<Shared>> {
     current_runtime().ok_or_else(|| {

@@ -9,8 +9,8 @@ mod shared;
 mod stats;
 
 pub(crate) use current::{
-    calling_runtime, current_runtime, on_worker, running_task, with_running_task, Polling,
-    RunningTask,
+    calling_runtime, current_runtime, is_current_runtime, on_worker, running_task,
+    with_running_task, Polling, RunningTask,
 };
 pub(crate) use runtime::Runtime;
 pub(crate) use shared::Shared;

@@ -289,6 +289,33 @@ def test_using_a_socket_outside_a_runtime_is_a_clear_error():
         sock.recv(10)
 
 
+def test_a_stream_outlives_its_runtime_and_works_on_the_next():
+    """A stream registers its socket with the runtime that uses it: on a second runtime it
+    registers again (the first registration is gone with its runtime), and outside any runtime
+    it is the clear error, not a stale registration."""
+    left, right = socket.socketpair()
+    streams = net.SocketStream(left), net.SocketStream(right)
+
+    def exchange(payload):
+        def main():
+            yield streams[0].send_all(payload)
+            received = b''
+            while len(received) < len(payload):
+                received += yield streams[1].receive_some()
+            return received
+
+        return main()
+
+    with left, right:
+        for threads in (1, 2, 1):
+            payload = os.urandom(5000)
+            assert run_bounded(exchange(payload), threads=threads) == payload
+        with pytest.raises(RuntimeError, match='must be called from a task'):
+            streams[1].receive_some()
+        with pytest.raises(RuntimeError, match='must be called from a task'):
+            streams[0].send_all(b'x')
+
+
 def test_nowait_and_readiness_helpers():
     def main():
         left, right = socket.socketpair()
