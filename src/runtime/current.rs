@@ -80,17 +80,16 @@ pub(crate) fn current_runtime() -> Option<Arc<Shared>> {
     CURRENT.with(|current| current.borrow().runtime.clone())
 }
 
-/// Whether the calling thread works for `runtime`: `current_runtime()` without cloning the `Arc`
-/// (a hot check on every stream operation, where every worker touching the shared count would
-/// bounce its cache line between them).
+/// Calls `f` with the runtime this thread works for, without cloning its `Arc`: for hot checks
+/// (every stream operation, `tonio.time()`), where every worker bumping the shared count would
+/// bounce its cache line between them. `f` must not enter or leave a runtime.
+pub(crate) fn with_current_runtime<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
+    CURRENT.with(|current| f(current.borrow().runtime.as_ref()))
+}
+
+/// Whether the calling thread works for `runtime`.
 pub(crate) fn is_current_runtime(runtime: &Arc<Shared>) -> bool {
-    CURRENT.with(|current| {
-        current
-            .borrow()
-            .runtime
-            .as_ref()
-            .is_some_and(|current| Arc::ptr_eq(current, runtime))
-    })
+    with_current_runtime(|current| current.is_some_and(|current| Arc::ptr_eq(current, runtime)))
 }
 
 /// The runtime of the calling thread, or the error for calling `what` from anywhere else.

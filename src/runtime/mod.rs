@@ -10,7 +10,7 @@ mod stats;
 
 pub(crate) use current::{
     calling_runtime, current_runtime, is_current_runtime, on_worker, running_task,
-    with_running_task, Polling, RunningTask,
+    with_current_runtime, with_running_task, Polling, RunningTask,
 };
 pub(crate) use runtime::Runtime;
 pub(crate) use shared::Shared;

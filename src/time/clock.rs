@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 
-use crate::runtime::current_runtime;
+use crate::runtime::with_current_runtime;
 
 static ORIGIN: OnceLock<Instant> = OnceLock::new();
 
@@ -86,8 +86,8 @@ impl Clock {
 /// blocking-pool thread), else real monotonic time. Microsecond resolution or better.
 #[pyfunction]
 pub(crate) fn time() -> f64 {
-    match current_runtime() {
+    with_current_runtime(|runtime| match runtime {
         Some(runtime) => runtime.clock().seconds(),
         None => seconds_at(Instant::now()),
-    }
+    })
 }
