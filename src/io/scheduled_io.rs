@@ -14,9 +14,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::PyMemoryView;
 
 use super::transfer::{Busy, Receive, Send, DEFAULT_RECEIVE};
 use crate::reactor::{closed_while_waiting, Direction, IoCore, IoToken, ReadyWait};
@@ -157,20 +159,31 @@ impl ScheduledIO {
 
     /// `SocketStream.send_all` in one call: `_send_all(data)` if this registration belongs to
     /// the calling thread's runtime, else None (as `_stream_receive`).
-    fn _stream_send_all(&self, data: PyBackedBytes) -> Option<Waiter> {
-        is_current_runtime(&self.runtime).then(|| self._send_all(data))
+    fn _stream_send_all(&self, data: &Bound<'_, PyAny>) -> PyResult<Option<Waiter>> {
+        if !is_current_runtime(&self.runtime) {
+            return Ok(None);
+        }
+        self._send_all(data).map(Some)
     }
 
     /// Sends every byte of `data` (bytes-like), waiting for the descriptor as needed: a Waiter.
-    fn _send_all(&self, data: PyBackedBytes) -> Waiter {
+    fn _send_all(&self, data: &Bound<'_, PyAny>) -> PyResult<Waiter> {
+        let data = bytes_like(data)?;
         let send = Send::new(Arc::clone(&self.io), Arc::clone(&self.writing), data, true);
-        Waiter::new(WaitKind::Source(Arc::new(send)), Timeout::Never)
+        Ok(Waiter::new(
+            WaitKind::Source(Arc::new(send)),
+            Timeout::Never,
+        ))
     }
 
     /// Sends what the descriptor takes once writable; the Waiter resumes with the count.
-    fn _send(&self, data: PyBackedBytes) -> Waiter {
+    fn _send(&self, data: &Bound<'_, PyAny>) -> PyResult<Waiter> {
+        let data = bytes_like(data)?;
         let send = Send::new(Arc::clone(&self.io), Arc::clone(&self.writing), data, false);
-        Waiter::new(WaitKind::Source(Arc::new(send)), Timeout::Never)
+        Ok(Waiter::new(
+            WaitKind::Source(Arc::new(send)),
+            Timeout::Never,
+        ))
     }
 
     /// Marks the start of a read (`"r"`) or write (`"w"`) done in Python (accept, recvfrom, ...):
@@ -208,6 +221,27 @@ impl ScheduledIO {
             self.closed.load(Ordering::Relaxed)
         )
     }
+}
+
+/// `data` to send, as the stdlib's `socket.sendall` takes it: `bytes` and `bytearray` as they
+/// are, any other buffer (`memoryview`, `array`, ...) copied once into `bytes`; anything else is
+/// a TypeError.
+fn bytes_like(data: &Bound<'_, PyAny>) -> PyResult<PyBackedBytes> {
+    if let Ok(bytes) = data.extract::<PyBackedBytes>() {
+        return Ok(bytes);
+    }
+    let not_bytes_like = || {
+        PyTypeError::new_err(format!(
+            "a bytes-like object is required, not '{}'",
+            data.get_type()
+                .name()
+                .map_or_else(|_| "?".to_owned(), |name| name.to_string())
+        ))
+    };
+    let view = PyMemoryView::from(data).map_err(|_| not_bytes_like())?;
+    view.call_method0(intern!(data.py(), "tobytes"))?
+        .extract::<PyBackedBytes>()
+        .map_err(Into::into)
 }
 
 impl Drop for ScheduledIO {

@@ -1,3 +1,4 @@
+import array
 import errno
 import os
 import socket as stdlib_socket
@@ -287,6 +288,41 @@ def test_using_a_socket_outside_a_runtime_is_a_clear_error():
     sock = socket.socket()
     with sock, pytest.raises(RuntimeError, match='must be called from a task'):
         sock.recv(10)
+
+
+def test_sends_take_any_bytes_like_object_as_the_stdlib_does():
+    """bytes, bytearray, a memoryview slice or an array go out as their bytes, through the
+    stream and the socket alike; anything else is the stdlib's TypeError."""
+
+    def main():
+        left, right = socket.socketpair()
+        with left, right:
+            sender, receiver = net.SocketStream(left), net.SocketStream(right)
+            sends = [
+                sender.send_all,
+                left.sendall,
+                lambda data: left.send(data),
+            ]
+            payloads = [
+                b'abc',
+                bytearray(b'def'),
+                memoryview(b'xghix')[1:4],
+                array.array('i', [7, 8]),
+            ]
+            for send in sends:
+                for payload in payloads:
+                    expected = bytes(payload)
+                    yield send(payload)
+                    received = b''
+                    while len(received) < len(expected):
+                        received += yield receiver.receive_some()
+                    assert received == expected
+                for wrong in ('text', 5, None):
+                    with pytest.raises(TypeError, match='bytes-like object is required'):
+                        yield send(wrong)
+        return 'ok'
+
+    assert run_bounded(main(), threads=1) == 'ok'
 
 
 def test_a_stream_outlives_its_runtime_and_works_on_the_next():
