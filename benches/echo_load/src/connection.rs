@@ -22,7 +22,7 @@ use crate::Options;
 const WINDOW: usize = 32 * 1024;
 /// The largest single write.
 const CHUNK: usize = 16 * 1024;
-/// How long the run may go without any connection making progress before it fails.
+/// How long a thread may go without an event on any of its connections before the run fails.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What one connection measured: the latency of every request that ended in the measured window,

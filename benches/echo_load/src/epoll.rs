@@ -1,6 +1,9 @@
 //! The little of Linux's epoll the load generator needs, declared by hand so the tool keeps to
 //! the standard library: one epoll instance per thread, level-triggered interest per connection.
 
+#[cfg(not(target_os = "linux"))]
+compile_error!("echo_load uses Linux's epoll (benches/echo_load/src/epoll.rs)");
+
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;

@@ -9,8 +9,12 @@
 //! first byte sent to the last byte received), and the counts behind them (`all_requests`
 //! includes the warm-up's, to divide the server's CPU time by).
 //!
-//! The run is bounded: it fails when no echo arrives for 10 seconds, and the generator refuses
-//! any address that is not loopback.
+//! A request's latency includes any time its echo waited while the loop served the other
+//! connections of its thread, as in any event-loop client (wrk's too).
+//!
+//! The run is bounded: a thread fails once none of its connections has had an event for 10
+//! seconds (so at worst 10 s after the others finish), and the generator refuses any address
+//! that is not loopback.
 
 mod connection;
 mod epoll;
