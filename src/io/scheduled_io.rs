@@ -56,28 +56,6 @@ impl ScheduledIO {
         Ok(Some(Waiter::new(WaitKind::Source(source), timeout)))
     }
 
-    fn receive_some(&self, max_bytes: Option<i64>, stream: bool) -> PyResult<Waiter> {
-        let max_bytes = match max_bytes {
-            None => DEFAULT_RECEIVE,
-            Some(count) if count >= 1 => usize::try_from(count).unwrap_or(usize::MAX).min(1 << 30),
-            Some(count) => {
-                return Err(PyValueError::new_err(format!(
-                    "max_bytes must be at least 1, got {count}"
-                )))
-            }
-        };
-        let receive = Receive::new(
-            Arc::clone(&self.io),
-            Arc::clone(&self.reading),
-            max_bytes,
-            stream,
-        );
-        Ok(Waiter::new(
-            WaitKind::Source(Arc::new(receive)),
-            Timeout::Never,
-        ))
-    }
-
     fn shutdown(&self) {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
@@ -143,7 +121,25 @@ impl ScheduledIO {
     /// `Receive`).
     #[pyo3(signature = (max_bytes = None, *, stream = false))]
     fn _receive_some(&self, max_bytes: Option<i64>, stream: bool) -> PyResult<Waiter> {
-        self.receive_some(max_bytes, stream)
+        let max_bytes = match max_bytes {
+            None => DEFAULT_RECEIVE,
+            Some(count) if count >= 1 => usize::try_from(count).unwrap_or(usize::MAX).min(1 << 30),
+            Some(count) => {
+                return Err(PyValueError::new_err(format!(
+                    "max_bytes must be at least 1, got {count}"
+                )))
+            }
+        };
+        let receive = Receive::new(
+            Arc::clone(&self.io),
+            Arc::clone(&self.reading),
+            max_bytes,
+            stream,
+        );
+        Ok(Waiter::new(
+            WaitKind::Source(Arc::new(receive)),
+            Timeout::Never,
+        ))
     }
 
     /// `SocketStream.receive_some` in one call: `_receive_some(max_bytes, stream=True)` if this
@@ -154,7 +150,7 @@ impl ScheduledIO {
         if !is_current_runtime(&self.runtime) {
             return Ok(None);
         }
-        self.receive_some(max_bytes, true).map(Some)
+        self._receive_some(max_bytes, true).map(Some)
     }
 
     /// `SocketStream.send_all` in one call: `_send_all(data)` if this registration belongs to
