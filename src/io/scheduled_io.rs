@@ -234,7 +234,15 @@ fn bytes_like(data: &Bound<'_, PyAny>) -> PyResult<PyBackedBytes> {
                 .map_or_else(|_| "?".to_owned(), |name| name.to_string())
         ))
     };
-    let view = PyMemoryView::from(data).map_err(|_| not_bytes_like())?;
+    // Only "not a buffer" becomes the stdlib's message; a released memoryview's ValueError
+    // says more as it is.
+    let view = PyMemoryView::from(data).map_err(|err| {
+        if err.is_instance_of::<PyTypeError>(data.py()) {
+            not_bytes_like()
+        } else {
+            err
+        }
+    })?;
     view.call_method0(intern!(data.py(), "tobytes"))?
         .extract::<PyBackedBytes>()
         .map_err(Into::into)

@@ -292,7 +292,8 @@ def test_using_a_socket_outside_a_runtime_is_a_clear_error():
 
 def test_sends_take_any_bytes_like_object_as_the_stdlib_does():
     """bytes, bytearray, a memoryview slice or an array go out as their bytes, through the
-    stream and the socket alike; anything else is the stdlib's TypeError."""
+    stream and the socket alike; anything else is the stdlib's TypeError (a released memoryview
+    its ValueError)."""
 
     def main():
         left, right = socket.socketpair()
@@ -320,6 +321,10 @@ def test_sends_take_any_bytes_like_object_as_the_stdlib_does():
                 for wrong in ('text', 5, None):
                     with pytest.raises(TypeError, match='bytes-like object is required'):
                         yield send(wrong)
+                released = memoryview(b'abc')
+                released.release()
+                with pytest.raises(ValueError, match='released memoryview'):
+                    yield send(released)
         return 'ok'
 
     assert run_bounded(main(), threads=1) == 'ok'
